@@ -1,0 +1,15 @@
+import type { AccountHub } from "../durable-objects/account-hub.ts";
+import type { TicketRoom } from "../durable-objects/ticket-room.ts";
+
+/** Every binding the Worker and its Durable Objects see, typed in one place. */
+export interface Env {
+  ACCOUNT_HUB: DurableObjectNamespace<AccountHub>;
+  TICKET_ROOM: DurableObjectNamespace<TicketRoom>;
+  ASSETS: Fetcher;
+  /** Comma-separated libSQL URLs, shard 0 first (shard 0 also holds the directory). */
+  SHARD_URLS: string;
+  /** Comma-separated auth tokens in the order of SHARD_URLS (a secret in production). */
+  SHARD_TOKENS?: string;
+  /** Signs session tokens (a secret in production; `npm start` passes a local one). */
+  AUTH_SECRET?: string;
+}
