@@ -98,6 +98,9 @@ const inboxPolicy: LiveRoomPolicy<AgentIdentity> = {
   mayPublishAwareness(state, identity) {
     if (typeof state !== "object" || state === null || Array.isArray(state)) return false;
     const fields = state as Record<string, unknown>;
+    // `{}` is what a stock y-websocket client publishes before it sets anything: it
+    // describes no one, so it is harmless.
+    if (Object.keys(fields).length === 0) return true;
     if (!Object.keys(fields).every((key) => (AGENT_AWARENESS_FIELDS as readonly string[]).includes(key))) return false;
     if (fields.agentId !== identity.agentId) return false;
     if (typeof fields.name !== "string" || fields.name.length > 200) return false;
