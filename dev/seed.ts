@@ -17,6 +17,7 @@ import { registerAccount, registerLogin } from "../schema/directory.ts";
 import type { AnyShardDb, ShardConnection } from "../schema/shards.ts";
 import {
   agents,
+  accountSettings,
   aiSettings,
   billableInteractions,
   customers,
@@ -56,6 +57,10 @@ export const OTHER_ACCOUNT_ID = "acc_other";
 export const DEMO_PASSWORD = "demo-password";
 
 /** Every seeded login, for the README and the start script to print. */
+/** Local-only webhook secrets for the seeded accounts' inbound email/SMS webhooks. */
+export const DEMO_WEBHOOK_SECRET = "demo-webhook-secret-local-only";
+export const OTHER_WEBHOOK_SECRET = "other-webhook-secret-local-only";
+
 export const DEMO_LOGINS = [
   { email: "admin@demo.shop", password: DEMO_PASSWORD, name: "Admin Ada", role: "admin", accountId: DEMO_ACCOUNT_ID, accountName: "Demo Shop" },
   { email: "ana@demo.shop", password: DEMO_PASSWORD, name: "Ana", role: "agent", accountId: DEMO_ACCOUNT_ID, accountName: "Demo Shop" },
@@ -478,6 +483,7 @@ type AccountRows = {
   helpArticles: (typeof helpArticles.$inferInsert)[];
   guidance: (typeof guidance.$inferInsert)[];
   aiSettings: (typeof aiSettings.$inferInsert)[];
+  accountSettings: (typeof accountSettings.$inferInsert)[];
   billableInteractions: (typeof billableInteractions.$inferInsert)[];
   fts: { ticketId: string; accountId: string; subject: string; body: string; customerName: string; customerEmail: string }[];
 };
@@ -486,7 +492,7 @@ function emptyRows(): AccountRows {
   return {
     agents: [], teams: [], teamMembers: [], customers: [], orders: [], tags: [], tickets: [], messages: [],
     ticketTags: [], views: [], macros: [], rules: [], helpArticles: [], guidance: [], aiSettings: [],
-    billableInteractions: [], fts: [],
+    accountSettings: [], billableInteractions: [], fts: [],
   };
 }
 
@@ -828,6 +834,18 @@ async function buildDemoShop(now: number): Promise<AccountRows> {
     updatedAt: start + i * DAY,
   }));
   rows.guidance = GUIDANCE.map((entry) => ({ id: rng.id("guidance"), accountId, title: entry.title, body: entry.body, enabled: true }));
+  rows.accountSettings = [
+    {
+      accountId,
+      webhookSecret: DEMO_WEBHOOK_SECRET,
+      supportEmail: "support@demo.shop",
+      timeZone: "Europe/Paris",
+      businessHours: Object.fromEntries(
+        (["1", "2", "3", "4", "5"] as const).map((day) => [day, { open: "09:00", close: "18:00" }]),
+      ),
+      updatedAt: start,
+    },
+  ];
   rows.aiSettings = [
     {
       accountId,
@@ -918,6 +936,7 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
     addFts(rows, row, customer, bodies);
   });
   rows.aiSettings = [{ accountId, enabled: false, handoverTopics: [], updatedAt: start }];
+  rows.accountSettings = [{ accountId, webhookSecret: OTHER_WEBHOOK_SECRET, supportEmail: "help@other.shop", updatedAt: start }];
   return rows;
 }
 
@@ -943,6 +962,7 @@ async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
   if (rows.helpArticles.length) statements.push(db.insert(helpArticles).values(rows.helpArticles));
   if (rows.guidance.length) statements.push(db.insert(guidance).values(rows.guidance));
   if (rows.aiSettings.length) statements.push(db.insert(aiSettings).values(rows.aiSettings));
+  if (rows.accountSettings.length) statements.push(db.insert(accountSettings).values(rows.accountSettings));
   if (rows.billableInteractions.length) statements.push(db.insert(billableInteractions).values(rows.billableInteractions));
   if (rows.fts.length) {
     const values = rows.fts.map(

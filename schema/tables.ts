@@ -103,6 +103,9 @@ export type RuleCondition = {
   value: string | string[];
 };
 
+/** ISO weekday ("1" = Monday … "7" = Sunday) → opening hours in local time. */
+export type BusinessHours = Partial<Record<"1" | "2" | "3" | "4" | "5" | "6" | "7", { open: string; close: string }>>;
+
 export type OrderItem = { sku: string; name: string; quantity: number; unitPriceCents: number };
 
 // ---------------------------------------------------------------------------------------
@@ -158,6 +161,8 @@ export const accounts = sqliteTable(
     name: text("name").notNull(),
     /** Index into SHARD_URLS of the shard holding this account's data; update to move it. */
     shardIndex: integer("shard_index").notNull(),
+    /** Set while the account is being copied to this shard; writers hold their outboxes. */
+    movingToShard: integer("moving_to_shard"),
     createdAt: createdAt(),
   },
   (t) => [index("accounts_shard_idx").on(t.shardIndex)],
@@ -299,10 +304,13 @@ export const messages = sqliteTable(
     channel: text("channel", { enum: TICKET_CHANNELS }).notNull(),
     /** Id in the source system, e.g. an email Message-ID, for threading and de-duplication. */
     externalId: text("external_id"),
+    /** Position in the ticket's thread, 1, 2, 3… assigned by the ticket's room (its single writer). */
+    seq: integer("seq").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
     index("messages_ticket_created_idx").on(t.ticketId, t.createdAt),
+    index("messages_ticket_seq_idx").on(t.ticketId, t.seq),
     index("messages_account_external_idx").on(t.accountId, t.externalId),
   ],
 );
@@ -472,6 +480,62 @@ export const billableInteractions = sqliteTable(
   ],
 );
 
+
+// ---------------------------------------------------------------------------------------
+// Channels
+
+/** Per-account channel configuration. */
+export const accountSettings = sqliteTable("account_settings", {
+  accountId: text("account_id").primaryKey(),
+  /** Shared secret inbound webhooks (email, SMS) must present. */
+  webhookSecret: text("webhook_secret").notNull(),
+  /** IANA time zone for business hours, e.g. "Europe/Paris". */
+  timeZone: text("time_zone").notNull().default("UTC"),
+  /** Opening hours per ISO weekday (1 = Monday … 7 = Sunday), "HH:MM" local time. */
+  businessHours: json<BusinessHours>("business_hours")
+    .notNull()
+    .$defaultFn(() => ({})),
+  /** Inbound address the store's email forwards to, e.g. "support@demo.shop". */
+  supportEmail: text("support_email"),
+  updatedAt: epochMs("updated_at")
+    .notNull()
+    .$defaultFn(() => Date.now()),
+});
+
+/** Every outbound email/SMS, whatever provider sent it (the dev mailbox reads this). */
+export const outboundDeliveries = sqliteTable(
+  "outbound_deliveries",
+  {
+    id: text("id").primaryKey(),
+    accountId: accountId(),
+    ticketId: text("ticket_id").notNull(),
+    /** The message delivered; unique so a retried flush never sends twice. */
+    messageId: text("message_id").notNull(),
+    channel: text("channel", { enum: TICKET_CHANNELS }).notNull(),
+    toAddress: text("to_address").notNull(),
+    subject: text("subject"),
+    body: text("body").notNull(),
+    provider: text("provider").notNull(),
+    status: text("status", { enum: ["queued", "sent", "failed"] }).notNull().default("queued"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("outbound_deliveries_message_uq").on(t.messageId),
+    index("outbound_deliveries_account_created_idx").on(t.accountId, t.createdAt),
+  ],
+);
+
+/** When a customer last got an automatic reply (rules send at most one per 5 minutes). */
+export const autoReplyLog = sqliteTable(
+  "auto_reply_log",
+  {
+    accountId: accountId(),
+    customerId: text("customer_id").notNull(),
+    lastSentAt: epochMs("last_sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.customerId] })],
+);
+
 // ---------------------------------------------------------------------------------------
 // Row types
 
@@ -500,3 +564,5 @@ export type AiSettings = typeof aiSettings.$inferSelect;
 export type Order = typeof orders.$inferSelect;
 export type NewOrder = typeof orders.$inferInsert;
 export type BillableInteraction = typeof billableInteractions.$inferSelect;
+export type AccountSettings = typeof accountSettings.$inferSelect;
+export type OutboundDelivery = typeof outboundDeliveries.$inferSelect;
