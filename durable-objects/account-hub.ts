@@ -6,6 +6,8 @@ import type { Env } from "../worker/env.ts";
 import { DocStore } from "./live/doc-store.ts";
 import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "./live/live-room.ts";
 import { attachIdentity, peerFor } from "./socket-peer.ts";
+import type { TicketChangeReport } from "./ticket-room/room-api.ts";
+import type { TicketRecord } from "./ticket-room/ticket-record.ts";
 
 /**
  * One per account (`idFromName(accountId)`): the account's live inbox. It owns the `inbox`
@@ -21,6 +23,8 @@ export class AccountHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new DocStore(ctx.storage, "inbox");
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS ticket_index (
+      ticket_id TEXT PRIMARY KEY, version INTEGER NOT NULL, ticket TEXT NOT NULL)`);
     this.store.load(this.doc);
     this.room = new LiveRoom(this.doc, inboxPolicy);
     // Every server-side change is persisted, then sent to every socket.
@@ -46,6 +50,32 @@ export class AccountHub extends DurableObject<Env> {
     this.recordAgent(identity);
     this.room.welcome(peerFor(server));
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /**
+   * Ticket rooms report each change once it is on the shard. Reports are applied per ticket
+   * only when newer than what the hub holds, so duplicates and out-of-order arrivals are
+   * harmless; live counts (next step) are derived from this index.
+   */
+  async reportTicketChanges(changes: TicketChangeReport<TicketRecord>[]): Promise<void> {
+    for (const change of changes) {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO ticket_index (ticket_id, version, ticket) VALUES (?, ?, ?)
+         ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version, ticket = excluded.ticket
+         WHERE excluded.version > ticket_index.version`,
+        change.ticketId,
+        change.version,
+        JSON.stringify(change.after),
+      );
+    }
+  }
+
+  /** The newest version of a ticket the hub has been told about (tests, diagnostics). */
+  async reportedVersion(ticketId: string): Promise<number | null> {
+    const row = this.ctx.storage.sql
+      .exec<{ version: number }>("SELECT version FROM ticket_index WHERE ticket_id = ?", ticketId)
+      .toArray()[0];
+    return row?.version ?? null;
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {

@@ -4,11 +4,13 @@ import type { Env } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { errorBody, handleError } from "./http/errors.ts";
 import { liveRoutes } from "./live/routes.ts";
+import { ticketWriteRoutes } from "./tickets/write-routes.ts";
 
 export const app = new Hono<{ Bindings: Env }>()
   .route("/health", healthRoutes)
   .route("/api/auth", authRoutes)
   .route("/api/me", meRoutes)
+  .route("/api/tickets", ticketWriteRoutes)
   .route("/live", liveRoutes)
   .all("/api/*", (c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404))
   // Everything else is the built client (wrangler.toml [assets]).

@@ -1,5 +1,5 @@
 import type { AccountHub } from "../durable-objects/account-hub.ts";
-import type { TicketRoom } from "../durable-objects/ticket-room.ts";
+import type { TicketRoom } from "../durable-objects/ticket-room/ticket-room.ts";
 
 /** Every binding the Worker and its Durable Objects see, typed in one place. */
 export interface Env {

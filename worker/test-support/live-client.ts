@@ -148,3 +148,14 @@ export interface ErrorBody {
 export async function readJson<T = ErrorBody>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
+
+/** Logs a demo agent in through the real route; returns the session token. */
+export async function loginToken(email: string): Promise<string> {
+  const response = await SELF.fetch("http://hub.test/api/auth/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password: "demo-password" }),
+  });
+  if (response.status !== 200) throw new Error(`login failed for ${email}: ${response.status}`);
+  return (await readJson<{ token: string }>(response)).token;
+}

@@ -1,0 +1,116 @@
+import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
+
+// The room's own SQLite: the current ticket and the outbox of changes not yet on the shard
+// (or not yet reported to the AccountHub). A change and its outbox entry are written in one
+// transaction, so a crash can lose neither one without the other.
+
+export interface OutboundDeliveryRequest {
+  id: string;
+  messageId: string;
+  channel: "email" | "sms";
+  toAddress: string;
+  subject: string | null;
+  body: string;
+  /** Which delivery provider sends it (the dev mailbox locally). */
+  provider: string;
+}
+
+export interface OutboxEntry {
+  seq: number;
+  version: number;
+  /** The ticket before this change; null for the creation. */
+  before: TicketRecord | null;
+  after: TicketRecord;
+  message: MessageRecord | null;
+  delivery: OutboundDeliveryRequest | null;
+  /** Set once the entry is on the shard; the entry is deleted once the hub has it too. */
+  flushed: boolean;
+}
+
+export type NewOutboxEntry = Omit<OutboxEntry, "seq" | "flushed">;
+
+interface OutboxRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  version: number;
+  payload: string;
+  flushed: number;
+}
+
+export class RoomStore {
+  private readonly storage: DurableObjectStorage;
+  private cached: TicketRecord | null | undefined;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_ticket (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      version INTEGER NOT NULL,
+      payload TEXT NOT NULL,
+      flushed INTEGER NOT NULL DEFAULT 0)`);
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+  }
+
+  ticket(): TicketRecord | null {
+    if (this.cached === undefined) {
+      const row = this.storage.sql.exec<{ data: string }>("SELECT data FROM room_ticket LIMIT 1").toArray()[0];
+      this.cached = row ? (JSON.parse(row.data) as TicketRecord) : null;
+    }
+    return this.cached;
+  }
+
+  /** Adopts a ticket rebuilt from the shard (nothing to flush: it is already there). */
+  adopt(ticket: TicketRecord): void {
+    this.storage.sql.exec("INSERT OR REPLACE INTO room_ticket (id, data) VALUES (?, ?)", ticket.id, JSON.stringify(ticket));
+    this.cached = ticket;
+  }
+
+  /** Commits a change: the new ticket and its outbox entry, atomically. */
+  commit(entry: NewOutboxEntry): void {
+    this.storage.transactionSync(() => {
+      this.storage.sql.exec(
+        "INSERT OR REPLACE INTO room_ticket (id, data) VALUES (?, ?)",
+        entry.after.id,
+        JSON.stringify(entry.after),
+      );
+      this.storage.sql.exec(
+        "INSERT INTO outbox (version, payload) VALUES (?, ?)",
+        entry.version,
+        JSON.stringify({ before: entry.before, after: entry.after, message: entry.message, delivery: entry.delivery }),
+      );
+    });
+    this.cached = entry.after;
+  }
+
+  /** The oldest `limit` outbox entries, in commit order. */
+  pending(limit: number): OutboxEntry[] {
+    return this.storage.sql
+      .exec<OutboxRow>("SELECT seq, version, payload, flushed FROM outbox ORDER BY seq LIMIT ?", limit)
+      .toArray()
+      .map((row) => {
+        const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery">;
+        return { seq: row.seq, version: row.version, flushed: row.flushed === 1, ...payload };
+      });
+  }
+
+  pendingCount(): number {
+    return this.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  markFlushed(throughSeq: number): void {
+    this.storage.sql.exec("UPDATE outbox SET flushed = 1 WHERE seq <= ?", throughSeq);
+  }
+
+  remove(throughSeq: number): void {
+    this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ? AND flushed = 1", throughSeq);
+  }
+
+  meta(key: string): string | null {
+    return this.storage.sql.exec<{ value: string }>("SELECT value FROM room_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  setMeta(key: string, value: string | null): void {
+    if (value === null) this.storage.sql.exec("DELETE FROM room_meta WHERE key = ?", key);
+    else this.storage.sql.exec("INSERT OR REPLACE INTO room_meta (key, value) VALUES (?, ?)", key, value);
+  }
+}

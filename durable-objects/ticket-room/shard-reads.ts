@@ -1,0 +1,45 @@
+import type { Shard } from "../../schema/shards.ts";
+import type { TicketRef } from "./room-api.ts";
+import type { TicketRecord } from "./ticket-record.ts";
+
+/** Rebuilds the room's ticket from the shard, the record (null if it is not there). */
+export async function loadTicketFromShard(shard: Shard, ref: TicketRef): Promise<TicketRecord | null> {
+  const [tickets, tags, thread] = await shard.client.batch(
+    [
+      { sql: "SELECT * FROM tickets WHERE id = ? AND account_id = ?", args: [ref.ticketId, ref.accountId] },
+      { sql: "SELECT tag_id FROM ticket_tags WHERE ticket_id = ? AND account_id = ? ORDER BY tag_id", args: [ref.ticketId, ref.accountId] },
+      {
+        sql: "SELECT count(*) AS n, coalesce(max(seq), 0) AS max_seq FROM messages WHERE ticket_id = ? AND account_id = ?",
+        args: [ref.ticketId, ref.accountId],
+      },
+    ],
+    "read",
+  );
+  const row = tickets?.rows[0];
+  if (!row) return null;
+  const count = Number(thread?.rows[0]?.n ?? 0);
+  const maxSeq = Number(thread?.rows[0]?.max_seq ?? 0);
+  const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    id: String(row.id),
+    accountId: String(row.account_id),
+    customerId: String(row.customer_id),
+    channel: row.channel as TicketRecord["channel"],
+    subject: String(row.subject),
+    status: row.status as TicketRecord["status"],
+    priority: row.priority as TicketRecord["priority"],
+    assigneeId: row.assignee_id === null ? null : String(row.assignee_id),
+    teamId: row.team_id === null ? null : String(row.team_id),
+    tagIds: (tags?.rows ?? []).map((tag) => String(tag.tag_id)),
+    version: Number(row.version),
+    snoozedUntil: nullableNumber(row.snoozed_until),
+    aiState: row.ai_state as TicketRecord["aiState"],
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    firstResponseAt: nullableNumber(row.first_response_at),
+    closedAt: nullableNumber(row.closed_at),
+    lastMessageAt: nullableNumber(row.last_message_at),
+    // Seeded rows may predate per-ticket sequence numbers: never reuse a position.
+    messageCount: Math.max(count, maxSeq),
+  };
+}

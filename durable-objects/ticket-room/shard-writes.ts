@@ -1,0 +1,116 @@
+import type { InStatement } from "@libsql/client/web";
+import type { OutboxEntry } from "./room-store.ts";
+import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
+
+// Outbox entries as idempotent shard statements: replaying a batch that already landed
+// changes nothing (tickets only move forward by version, messages and deliveries are keyed
+// by id), so a flush that fails halfway or is retried after a timeout is always safe.
+// References to agents, teams and tags go through sub-selects: one deleted in the meantime
+// becomes null/absent instead of a foreign-key error that would wedge the outbox forever.
+
+export function ticketUpsert(ticket: TicketRecord): InStatement {
+  return {
+    sql: `INSERT INTO tickets (id, account_id, customer_id, channel, subject, status, priority, assignee_id, team_id,
+            version, snoozed_until, ai_state, created_at, updated_at, first_response_at, closed_at, last_message_at)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+            (SELECT id FROM agents WHERE id = ?8 AND account_id = ?2),
+            (SELECT id FROM teams WHERE id = ?9 AND account_id = ?2),
+            ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+          ON CONFLICT (id) DO UPDATE SET
+            subject = excluded.subject, status = excluded.status, priority = excluded.priority,
+            assignee_id = excluded.assignee_id, team_id = excluded.team_id, version = excluded.version,
+            snoozed_until = excluded.snoozed_until, ai_state = excluded.ai_state, updated_at = excluded.updated_at,
+            first_response_at = excluded.first_response_at, closed_at = excluded.closed_at,
+            last_message_at = excluded.last_message_at
+          WHERE excluded.version > tickets.version AND tickets.account_id = excluded.account_id`,
+    args: [
+      ticket.id,
+      ticket.accountId,
+      ticket.customerId,
+      ticket.channel,
+      ticket.subject,
+      ticket.status,
+      ticket.priority,
+      ticket.assigneeId,
+      ticket.teamId,
+      ticket.version,
+      ticket.snoozedUntil,
+      ticket.aiState,
+      ticket.createdAt,
+      ticket.updatedAt,
+      ticket.firstResponseAt,
+      ticket.closedAt,
+      ticket.lastMessageAt,
+    ],
+  };
+}
+
+/** Replaces the ticket's tags with the snapshot's (tags deleted meanwhile are skipped). */
+export function ticketTagsReplace(ticket: TicketRecord): InStatement[] {
+  const statements: InStatement[] = [
+    { sql: "DELETE FROM ticket_tags WHERE ticket_id = ? AND account_id = ?", args: [ticket.id, ticket.accountId] },
+  ];
+  if (ticket.tagIds.length > 0) {
+    statements.push({
+      sql: `INSERT INTO ticket_tags (account_id, ticket_id, tag_id)
+            SELECT ?, ?, id FROM tags WHERE account_id = ? AND id IN (${ticket.tagIds.map(() => "?").join(", ")})`,
+      args: [ticket.accountId, ticket.id, ticket.accountId, ...ticket.tagIds],
+    });
+  }
+  return statements;
+}
+
+export function messageInsert(message: MessageRecord): InStatement {
+  return {
+    sql: `INSERT INTO messages (id, account_id, ticket_id, author_kind, author_id, body, is_internal_note, channel,
+            external_id, seq, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (id) DO NOTHING`,
+    args: [
+      message.id,
+      message.accountId,
+      message.ticketId,
+      message.authorKind,
+      message.authorId,
+      message.body,
+      message.isInternalNote ? 1 : 0,
+      message.channel,
+      message.externalId,
+      message.seq,
+      message.createdAt,
+    ],
+  };
+}
+
+/** The statements for a run of outbox entries, in an order foreign keys accept. */
+export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] {
+  const last = entries.at(-1);
+  if (!last) return [];
+  // Only the newest snapshot of the ticket matters; every message must land.
+  const statements: InStatement[] = [ticketUpsert(last.after), ...ticketTagsReplace(last.after)];
+  for (const entry of entries) {
+    if (entry.message) statements.push(messageInsert(entry.message));
+    if (entry.delivery) {
+      const delivery = entry.delivery;
+      statements.push({
+        sql: `INSERT INTO outbound_deliveries (id, account_id, ticket_id, message_id, channel, to_address, subject, body,
+                provider, status, created_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+              ON CONFLICT (message_id) DO NOTHING`,
+        args: [
+          delivery.id,
+          entry.after.accountId,
+          entry.after.id,
+          delivery.messageId,
+          delivery.channel,
+          delivery.toAddress,
+          delivery.subject,
+          delivery.body,
+          delivery.provider,
+          entry.message?.createdAt ?? entry.after.updatedAt,
+        ],
+      });
+    }
+  }
+  return statements;
+}

@@ -1,0 +1,208 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../../worker/env.ts";
+import { accountShard } from "../../worker/shards.ts";
+import { loadTicketFromShard } from "./shard-reads.ts";
+import { shardStatements } from "./shard-writes.ts";
+import { RoomStore, type OutboundDeliveryRequest, type OutboxEntry } from "./room-store.ts";
+import {
+  appendMessage,
+  applyPatch,
+  newTicketRecord,
+  type Actor,
+  type MessageRecord,
+  type NewMessageInput,
+  type NewTicketInput,
+  type TicketPatch,
+  type TicketRecord,
+} from "./ticket-record.ts";
+import type { RoomResult, TicketRef } from "./room-api.ts";
+
+const FLUSH_BATCH = 500;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 15_000;
+
+/**
+ * One per ticket (`idFromName(accountId:ticketId)`): the single writer of its ticket.
+ * Every change is committed to the room's SQLite with an outbox entry, then flushed to the
+ * account's shard with idempotent statements and reported to the AccountHub; a flush that
+ * fails is retried from the alarm with backoff, so a shard outage delays persistence and
+ * never loses a change.
+ */
+export class TicketRoom extends DurableObject<Env> {
+  private readonly store: RoomStore;
+  private flushing: Promise<void> | null = null;
+  private flushRequested = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new RoomStore(ctx.storage);
+  }
+
+  async create(
+    input: NewTicketInput,
+    firstMessage: NewMessageInput | null,
+    actor: Actor,
+    delivery: Omit<OutboundDeliveryRequest, "messageId"> | null = null,
+  ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord | null }>> {
+    if (this.store.ticket()) return { ok: false, code: "CONFLICT", message: "this ticket already exists" };
+    const now = Date.now();
+    const created = newTicketRecord(input, now);
+    this.store.commit({ version: created.version, before: null, after: created, message: null, delivery: null });
+    let message: MessageRecord | null = null;
+    if (firstMessage) {
+      const result = this.commitMessage(created, firstMessage, delivery, now);
+      message = result.message;
+    }
+    void actor;
+    this.requestFlush();
+    return { ok: true, value: { ticket: this.store.ticket()!, message } };
+  }
+
+  async update(ref: TicketRef, patch: TicketPatch, actor: Actor): Promise<RoomResult<TicketRecord>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const next = applyPatch(current.value, patch, Date.now());
+    if (next !== current.value) {
+      this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null });
+      this.requestFlush();
+    }
+    void actor;
+    return { ok: true, value: next };
+  }
+
+  async addMessage(
+    ref: TicketRef,
+    input: NewMessageInput,
+    actor: Actor,
+    delivery: Omit<OutboundDeliveryRequest, "messageId"> | null = null,
+  ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const result = this.commitMessage(current.value, input, delivery, Date.now());
+    void actor;
+    this.requestFlush();
+    return { ok: true, value: result };
+  }
+
+  /** The ticket as the room holds it (rebuilt from the shard if the room is empty). */
+  async ticket(ref: TicketRef): Promise<RoomResult<TicketRecord>> {
+    return this.current(ref);
+  }
+
+  /** Outbox entries not yet on the shard or not yet reported (for tests and diagnostics). */
+  async pendingChanges(): Promise<number> {
+    return this.store.pendingCount();
+  }
+
+  /** Flushes now and waits; resolves whether or not the shard accepted (see pendingChanges). */
+  async flush(): Promise<void> {
+    this.requestFlush();
+    while (this.flushing) await this.flushing;
+  }
+
+  override async alarm(): Promise<void> {
+    await this.flush();
+  }
+
+  private commitMessage(
+    ticket: TicketRecord,
+    input: NewMessageInput,
+    delivery: Omit<OutboundDeliveryRequest, "messageId"> | null,
+    now: number,
+  ): { ticket: TicketRecord; message: MessageRecord } {
+    const { ticket: after, message } = appendMessage(ticket, input, now);
+    this.store.commit({
+      version: after.version,
+      before: ticket,
+      after,
+      message,
+      delivery: delivery ? { ...delivery, messageId: message.id } : null,
+    });
+    return { ticket: after, message };
+  }
+
+  private async current(ref: TicketRef): Promise<RoomResult<TicketRecord>> {
+    const held = this.store.ticket();
+    if (held) {
+      // The room's name is derived from account and ticket, so a mismatch means a bug upstream.
+      if (held.accountId !== ref.accountId || held.id !== ref.ticketId) return notFound();
+      return { ok: true, value: held };
+    }
+    let loaded: TicketRecord | null;
+    try {
+      loaded = await loadTicketFromShard(await accountShard(this.env, ref.accountId), ref);
+    } catch (error) {
+      console.error(`ticket ${ref.ticketId}: cannot rebuild from the shard`, error);
+      return { ok: false, code: "UNAVAILABLE", message: "the ticket store is unreachable; try again shortly" };
+    }
+    if (!loaded) return notFound();
+    // Another call may have adopted it while this one awaited the shard.
+    const raced = this.store.ticket();
+    if (raced) return { ok: true, value: raced };
+    this.store.adopt(loaded);
+    return { ok: true, value: loaded };
+  }
+
+  private requestFlush(): void {
+    this.flushRequested = true;
+    if (this.flushing) return;
+    this.flushing = this.runFlushes().finally(() => {
+      this.flushing = null;
+    });
+    this.ctx.waitUntil(this.flushing);
+  }
+
+  private async runFlushes(): Promise<void> {
+    while (this.flushRequested) {
+      this.flushRequested = false;
+      try {
+        while (await this.flushOnce()) {
+          // keep draining
+        }
+        this.store.setMeta("flush_failures", null);
+      } catch (error) {
+        await this.scheduleRetry(error);
+        return;
+      }
+    }
+  }
+
+  /** Flushes one batch; true if more may remain. */
+  private async flushOnce(): Promise<boolean> {
+    const entries = this.store.pending(FLUSH_BATCH);
+    const last = entries.at(-1);
+    if (!last) return false;
+    const unflushed = entries.filter((entry) => !entry.flushed);
+    if (unflushed.length > 0) {
+      const shard = await accountShard(this.env, last.after.accountId);
+      await shard.client.batch(shardStatements(unflushed), "write");
+      this.store.markFlushed(last.seq);
+    }
+    await this.report(entries);
+    this.store.remove(last.seq);
+    return entries.length === FLUSH_BATCH;
+  }
+
+  /** Tells the account's hub what changed, once it is on the shard. */
+  private async report(entries: readonly OutboxEntry[]): Promise<void> {
+    const first = entries[0];
+    const last = entries.at(-1);
+    if (!first || !last) return;
+    const hub = this.env.ACCOUNT_HUB.get(this.env.ACCOUNT_HUB.idFromName(last.after.accountId));
+    await hub.reportTicketChanges([
+      { ticketId: last.after.id, version: last.after.version, before: first.before, after: last.after },
+    ]);
+  }
+
+  private async scheduleRetry(error: unknown): Promise<void> {
+    const failures = Number(this.store.meta("flush_failures") ?? "0") + 1;
+    this.store.setMeta("flush_failures", String(failures));
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
+    console.warn(`ticket room: flush failed (${failures}x), retrying in ${delay} ms:`, String(error));
+    await this.ctx.storage.setAlarm(Date.now() + delay);
+  }
+}
+
+function notFound(): { ok: false; code: "NOT_FOUND"; message: string } {
+  return { ok: false, code: "NOT_FOUND", message: "ticket not found" };
+}

@@ -1,0 +1,158 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { MessageRecord, TicketRecord } from "../../durable-objects/ticket-room/ticket-record.ts";
+import { agents, customers, newId, tags, teams, TICKET_PRIORITIES, TICKET_STATUSES } from "../../schema/tables.ts";
+import type { Shard } from "../../schema/shards.ts";
+import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
+import { limitBody } from "../http/body-limit.ts";
+import { ApiError } from "../http/errors.ts";
+import { validate } from "../http/validate.ts";
+import { accountShard } from "../shards.ts";
+import { ticketRoom, unwrap } from "./rooms.ts";
+
+// Ticket mutations. Every one goes through the ticket's room, its single writer; the
+// Worker only validates, checks references against the account, and translates results.
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MessageBody = z.string().trim().min(1).max(100_000);
+const Id = z.string().min(1).max(64);
+
+const CreateTicket = z.object({
+  customer: z.object({ email: z.email().max(254), name: z.string().trim().min(1).max(200).optional() }),
+  subject: z.string().trim().min(1).max(500),
+  body: MessageBody,
+  priority: z.enum(TICKET_PRIORITIES).optional(),
+  tagIds: z.array(Id).max(50).optional(),
+  teamId: Id.nullable().optional(),
+  assigneeId: Id.nullable().optional(),
+});
+
+const UpdateTicket = z
+  .object({
+    status: z.enum(TICKET_STATUSES).optional(),
+    priority: z.enum(TICKET_PRIORITIES).optional(),
+    assigneeId: Id.nullable().optional(),
+    teamId: Id.nullable().optional(),
+    tagIds: z.array(Id).max(50).optional(),
+    snoozedUntil: z.number().int().positive().nullable().optional(),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, { message: "nothing to change" })
+  .refine((patch) => patch.status !== "snoozed" || typeof patch.snoozedUntil === "number", {
+    message: "snoozing needs snoozedUntil",
+    path: ["snoozedUntil"],
+  });
+
+const NewMessage = z.object({ body: MessageBody }).strict();
+const TicketParam = z.object({ id: Id });
+
+/** Rejects ids of agents, teams or tags that are not this account's (400, per field). */
+async function checkReferences(
+  shard: Shard,
+  accountId: string,
+  refs: { assigneeId?: string | null; teamId?: string | null; tagIds?: string[] },
+): Promise<void> {
+  const fields: Record<string, string[]> = {};
+  if (refs.assigneeId) {
+    const found = await shard.db.select({ id: agents.id }).from(agents)
+      .where(and(eq(agents.accountId, accountId), eq(agents.id, refs.assigneeId))).get();
+    if (!found) fields.assigneeId = ["no such agent"];
+  }
+  if (refs.teamId) {
+    const found = await shard.db.select({ id: teams.id }).from(teams)
+      .where(and(eq(teams.accountId, accountId), eq(teams.id, refs.teamId))).get();
+    if (!found) fields.teamId = ["no such team"];
+  }
+  if (refs.tagIds?.length) {
+    const found = await shard.db.select({ id: tags.id }).from(tags)
+      .where(and(eq(tags.accountId, accountId), inArray(tags.id, refs.tagIds)));
+    const known = new Set(found.map((tag) => tag.id));
+    const unknown = refs.tagIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) fields.tagIds = [`no such tags: ${unknown.join(", ")}`];
+  }
+  if (Object.keys(fields).length > 0) throw new ApiError(400, "VALIDATION_FAILED", "the request has invalid fields", fields);
+}
+
+/** The account's customer with this email, created if new. Customers are not ticket-owned. */
+async function findOrCreateCustomer(shard: Shard, accountId: string, email: string, name: string | undefined) {
+  const normalized = email.trim().toLowerCase();
+  const existing = await shard.db.select().from(customers)
+    .where(and(eq(customers.accountId, accountId), eq(customers.email, normalized))).get();
+  if (existing) return existing;
+  const id = newId("customer");
+  await shard.db.insert(customers).values({ id, accountId, email: normalized, name: name ?? null });
+  return { id, accountId, email: normalized, name: name ?? null };
+}
+
+function publicTicket(ticket: TicketRecord) {
+  const { messageCount: _messageCount, ...rest } = ticket;
+  return rest;
+}
+
+function publicMessage(message: MessageRecord) {
+  return message;
+}
+
+export const ticketWriteRoutes = new Hono<AuthedEnv>()
+  .use(requireAgent)
+  .use(limitBody(MAX_BODY_BYTES))
+  .post("/", validate("json", CreateTicket), async (c) => {
+    const { accountId, agentId } = c.var.agent;
+    const input = c.req.valid("json");
+    const shard = await accountShard(c.env, accountId);
+    await checkReferences(shard, accountId, input);
+    const customer = await findOrCreateCustomer(shard, accountId, input.customer.email, input.customer.name);
+    const ticketId = newId("ticket");
+    const result = unwrap(
+      await ticketRoom(c.env, { accountId, ticketId }).create(
+        {
+          id: ticketId,
+          accountId,
+          customerId: customer.id,
+          channel: "api",
+          subject: input.subject,
+          priority: input.priority,
+          tagIds: input.tagIds,
+          teamId: input.teamId ?? null,
+          assigneeId: input.assigneeId ?? null,
+        },
+        { id: newId("message"), authorKind: "customer", authorId: customer.id, body: input.body },
+        { kind: "agent", id: agentId },
+      ),
+    );
+    return c.json({ ticket: publicTicket(result.ticket), message: result.message && publicMessage(result.message) }, 201);
+  })
+  .patch("/:id", validate("param", TicketParam), validate("json", UpdateTicket), async (c) => {
+    const { accountId, agentId } = c.var.agent;
+    const ticketId = c.req.valid("param").id;
+    const patch = c.req.valid("json");
+    await checkReferences(await accountShard(c.env, accountId), accountId, patch);
+    const ticket = unwrap(await ticketRoom(c.env, { accountId, ticketId }).update({ accountId, ticketId }, patch, { kind: "agent", id: agentId }));
+    return c.json({ ticket: publicTicket(ticket) });
+  })
+  .post("/:id/replies", validate("param", TicketParam), validate("json", NewMessage), async (c) => {
+    const { accountId, agentId } = c.var.agent;
+    const ticketId = c.req.valid("param").id;
+    const room = ticketRoom(c.env, { accountId, ticketId });
+    const result = unwrap(
+      await room.addMessage(
+        { accountId, ticketId },
+        { id: newId("message"), authorKind: "agent", authorId: agentId, body: c.req.valid("json").body },
+        { kind: "agent", id: agentId },
+      ),
+    );
+    return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);
+  })
+  .post("/:id/notes", validate("param", TicketParam), validate("json", NewMessage), async (c) => {
+    const { accountId, agentId } = c.var.agent;
+    const ticketId = c.req.valid("param").id;
+    const result = unwrap(
+      await ticketRoom(c.env, { accountId, ticketId }).addMessage(
+        { accountId, ticketId },
+        { id: newId("message"), authorKind: "agent", authorId: agentId, body: c.req.valid("json").body, isInternalNote: true },
+        { kind: "agent", id: agentId },
+      ),
+    );
+    return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);
+  });
