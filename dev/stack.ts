@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { migrateShards } from "../schema/migrate.ts";
 import { freePort, waitForHttpOk } from "./ports.ts";
 import { seedDemoStore } from "./seed.ts";
-import { startShardHost } from "./shard-host/server.ts";
+import { startShardHost, type ShardHost } from "./shard-host/server.ts";
 
 // The whole local stack in one call: the libSQL shard host, migrations and the demo seed on
 // every shard, and the Worker with its Durable Objects in workerd (`wrangler dev`). Used by
@@ -32,6 +32,10 @@ export interface StackOptions {
 export interface Stack {
   baseUrl: string;
   shardUrls: string[];
+  /** Stops the shard host (an outage, for fault tests); the Worker keeps running. */
+  stopShards(): Promise<void>;
+  /** Starts the shard host again on the same ports and files. */
+  startShards(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,10 +44,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const shardCount = options.shards ?? 2;
   await mkdir(dataDir, { recursive: true });
 
-  const host = await startShardHost({ dir: join(dataDir, "shards"), port: options.shardPort ?? 0, shards: shardCount });
+  const shardDir = join(dataDir, "shards");
+  let host: ShardHost | null = await startShardHost({ dir: shardDir, port: options.shardPort ?? 0, shards: shardCount });
+  const shardUrls = host.urls;
+  const shardPorts = shardUrls.map((url) => Number(new URL(url).port));
+  const stopShards = async () => {
+    await host?.close();
+    host = null;
+  };
   let wrangler: ChildProcess | undefined;
   try {
-    const shards = host.urls.map((url, index) => ({ index, url }));
+    const shards = shardUrls.map((url, index) => ({ index, url }));
     await migrateShards(shards);
     await seedDemoStore(shards);
 
@@ -60,7 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         "--inspector-port", String(inspectorPort),
         "--persist-to", join(dataDir, "wrangler"),
         "--show-interactive-dev-session=false",
-        "--var", `SHARD_URLS:${host.urls.join(",")}`,
+        "--var", `SHARD_URLS:${shardUrls.join(",")}`,
         "--var", `AUTH_SECRET:${LOCAL_AUTH_SECRET}`,
       ],
       {
@@ -91,15 +102,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const child = wrangler;
     return {
       baseUrl,
-      shardUrls: host.urls,
+      shardUrls,
+      stopShards,
+      async startShards() {
+        if (host) return;
+        host = await startShardHost({ dir: shardDir, port: 0, ports: shardPorts, shards: shardCount });
+      },
       async close() {
         await stopProcessGroup(child);
-        await host.close();
+        await stopShards();
       },
     };
   } catch (error) {
     if (wrangler) await stopProcessGroup(wrangler);
-    await host.close();
+    await stopShards();
     throw error;
   }
 }

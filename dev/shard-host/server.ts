@@ -36,6 +36,8 @@ export type ShardHostOptions = {
   port: number;
   /** Number of shards (>= 1). */
   shards: number;
+  /** Exact port of each shard, overriding `port` (to restart a host on the ports it had). */
+  ports?: readonly number[];
   /** Address to bind; defaults to 127.0.0.1. */
   host?: string;
   /** If set, pipeline/cursor requests need `Authorization: Bearer <authToken>` (else 401). */
@@ -72,6 +74,9 @@ export async function startShardHost(options: ShardHostOptions): Promise<ShardHo
   if (!Number.isInteger(port) || port < 0 || (port > 0 && port + shards - 1 > 65535)) {
     throw new RangeError(`port must be 0 or a port such that port + shards - 1 <= 65535, got ${port}`);
   }
+  if (options.ports !== undefined && options.ports.length !== shards) {
+    throw new RangeError(`ports must list one port per shard (${shards}), got ${options.ports.length}`);
+  }
   const authDigest = options.authToken === undefined ? undefined : sha256(options.authToken);
   const batonTimeoutMs = options.batonTimeoutMs ?? 10_000;
   const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
@@ -102,7 +107,8 @@ export async function startShardHost(options: ShardHostOptions): Promise<ShardHo
           else res.end();
         });
       });
-      const actualPort = await listen(shard.server, port === 0 ? 0 : port + index, host);
+      const wanted = options.ports?.[index] ?? (port === 0 ? 0 : port + index);
+      const actualPort = await listen(shard.server, wanted, host);
       shard.url = `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}`;
     }
   } catch (error) {
