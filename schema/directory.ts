@@ -46,6 +46,28 @@ export async function lookupAccountShard(directoryDb: AnyShardDb, accountId: str
   return rows[0]?.shardIndex ?? null;
 }
 
+export type AccountPlacement = { shardIndex: number; movingToShard: number | null };
+
+/** Where an account lives, and whether it is being moved (writers then hold their changes). */
+export async function lookupAccountPlacement(directoryDb: AnyShardDb, accountId: string): Promise<AccountPlacement | null> {
+  const rows = await directoryDb
+    .select({ shardIndex: accounts.shardIndex, movingToShard: accounts.movingToShard })
+    .from(accounts)
+    .where(eq(accounts.id, accountId))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Marks an account as moving to `shardIndex` (or clears the mark with null). Returns false if unknown. */
+export async function markAccountMoving(directoryDb: AnyShardDb, accountId: string, shardIndex: number | null): Promise<boolean> {
+  const marked = await directoryDb
+    .update(accounts)
+    .set({ movingToShard: shardIndex })
+    .where(eq(accounts.id, accountId))
+    .returning({ id: accounts.id });
+  return marked.length > 0;
+}
+
 /**
  * Records an account in the directory at its placed shard and returns the account's shard
  * index. Idempotent: if the account is already registered nothing changes and its
@@ -78,7 +100,7 @@ export async function moveAccount(directoryDb: AnyShardDb, accountId: string, sh
   }
   const moved = await directoryDb
     .update(accounts)
-    .set({ shardIndex })
+    .set({ shardIndex, movingToShard: null })
     .where(eq(accounts.id, accountId))
     .returning({ id: accounts.id });
   return moved.length > 0;

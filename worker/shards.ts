@@ -1,5 +1,5 @@
 import { openShards, parseShardConfig, type Shard } from "../schema/shards.ts";
-import { lookupAccountShard } from "../schema/directory.ts";
+import { lookupAccountPlacement, type AccountPlacement } from "../schema/directory.ts";
 import { ApiError } from "./http/errors.ts";
 import type { Env } from "./env.ts";
 
@@ -22,21 +22,38 @@ export function directoryShard(env: Env): Shard {
 }
 
 // The directory changes only when an account moves; a short cache keeps a lookup off
-// every request while letting a move take effect within seconds.
-const PLACEMENT_TTL_MS = 10_000;
-const placements = new Map<string, { index: number; until: number }>();
+// every request while letting a move take effect within seconds. A mover waits longer
+// than this after marking an account before it copies anything (see schema/move-account.ts).
+export const PLACEMENT_TTL_MS = 10_000;
+const placements = new Map<string, { placement: AccountPlacement; until: number }>();
 
-/** The shard holding an account's data. */
-export async function accountShard(env: Env, accountId: string): Promise<Shard> {
+async function placementOf(env: Env, accountId: string): Promise<AccountPlacement> {
   const now = Date.now();
-  let index = placements.get(accountId);
-  if (!index || index.until < now) {
-    const found = await lookupAccountShard(directoryShard(env).db, accountId);
-    if (found === null) throw new ApiError(404, "NOT_FOUND", "account not found");
-    index = { index: found, until: now + PLACEMENT_TTL_MS };
-    placements.set(accountId, index);
-  }
-  const shard = shardsOf(env)[index.index];
-  if (!shard) throw new Error(`account ${accountId} is placed on shard ${index.index}, which is not configured`);
+  const cached = placements.get(accountId);
+  if (cached && cached.until >= now) return cached.placement;
+  const placement = await lookupAccountPlacement(directoryShard(env).db, accountId);
+  if (placement === null) throw new ApiError(404, "NOT_FOUND", "account not found");
+  placements.set(accountId, { placement, until: now + PLACEMENT_TTL_MS });
+  return placement;
+}
+
+function shardAt(env: Env, accountId: string, index: number): Shard {
+  const shard = shardsOf(env)[index];
+  if (!shard) throw new Error(`account ${accountId} is placed on shard ${index}, which is not configured`);
   return shard;
+}
+
+/** The shard holding an account's data, for reads (also during a move: the source stays whole). */
+export async function accountShard(env: Env, accountId: string): Promise<Shard> {
+  return shardAt(env, accountId, (await placementOf(env, accountId)).shardIndex);
+}
+
+/** Thrown to writers while their account is being moved; they keep their changes and retry. */
+export class AccountMovingError extends Error {}
+
+/** The shard to write an account's data to; throws AccountMovingError during a move. */
+export async function accountShardForWrite(env: Env, accountId: string): Promise<Shard> {
+  const placement = await placementOf(env, accountId);
+  if (placement.movingToShard !== null) throw new AccountMovingError(`account ${accountId} is moving to shard ${placement.movingToShard}`);
+  return shardAt(env, accountId, placement.shardIndex);
 }

@@ -1,4 +1,5 @@
 import type { InStatement } from "@libsql/client/web";
+import { indexMessageStatement, indexTicketStatement } from "../../worker/search/search-index.ts";
 import type { OutboxEntry } from "./room-store.ts";
 import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
@@ -87,9 +88,13 @@ export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] 
   const last = entries.at(-1);
   if (!last) return [];
   // Only the newest snapshot of the ticket matters; every message must land.
-  const statements: InStatement[] = [ticketUpsert(last.after), ...ticketTagsReplace(last.after)];
+  const statements: InStatement[] = [
+    ticketUpsert(last.after),
+    ...ticketTagsReplace(last.after),
+    indexTicketStatement(last.after.id, last.after.accountId),
+  ];
   for (const entry of entries) {
-    if (entry.message) statements.push(messageInsert(entry.message));
+    if (entry.message) statements.push(messageInsert(entry.message), indexMessageStatement(entry.message.id));
     if (entry.delivery) {
       const delivery = entry.delivery;
       statements.push({

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env.ts";
-import { accountShard } from "../../worker/shards.ts";
+import { accountShard, accountShardForWrite } from "../../worker/shards.ts";
 import { loadTicketFromShard } from "./shard-reads.ts";
 import { shardStatements } from "./shard-writes.ts";
 import { RoomStore, type OutboundDeliveryRequest, type OutboxEntry } from "./room-store.ts";
@@ -174,7 +174,8 @@ export class TicketRoom extends DurableObject<Env> {
     if (!last) return false;
     const unflushed = entries.filter((entry) => !entry.flushed);
     if (unflushed.length > 0) {
-      const shard = await accountShard(this.env, last.after.accountId);
+      // During an account move this throws: the outbox holds the changes until the switch.
+      const shard = await accountShardForWrite(this.env, last.after.accountId);
       await shard.client.batch(shardStatements(unflushed), "write");
       this.store.markFlushed(last.seq);
     }
