@@ -65,6 +65,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (next !== current.value) {
       this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null });
       this.requestFlush();
+      if (next.status === "snoozed" || current.value.status === "snoozed") await this.armAlarm(null);
     }
     void actor;
     return { ok: true, value: next };
@@ -100,8 +101,26 @@ export class TicketRoom extends DurableObject<Env> {
     while (this.flushing) await this.flushing;
   }
 
+  /** Retries a failed flush, and wakes a snoozed ticket when its time has come. */
   override async alarm(): Promise<void> {
+    const ticket = this.store.ticket();
+    if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
+      const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
+      this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null });
+    }
     await this.flush();
+    await this.armAlarm(null);
+  }
+
+  /** One alarm serves both a flush retry and a snooze's end: the earlier of the two. */
+  private async armAlarm(retryAt: number | null): Promise<void> {
+    if (retryAt !== null) this.store.setMeta("retry_at", String(retryAt));
+    const pendingRetry = this.store.meta("retry_at");
+    const ticket = this.store.ticket();
+    const snoozeEnds = ticket?.status === "snoozed" ? ticket.snoozedUntil : null;
+    const due = [pendingRetry === null ? null : Number(pendingRetry), snoozeEnds].filter((at): at is number => at !== null);
+    if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
+    else if (this.store.pendingCount() === 0) await this.ctx.storage.deleteAlarm();
   }
 
   private commitMessage(
@@ -160,6 +179,7 @@ export class TicketRoom extends DurableObject<Env> {
           // keep draining
         }
         this.store.setMeta("flush_failures", null);
+        this.store.setMeta("retry_at", null);
       } catch (error) {
         await this.scheduleRetry(error);
         return;
@@ -200,7 +220,7 @@ export class TicketRoom extends DurableObject<Env> {
     this.store.setMeta("flush_failures", String(failures));
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
     console.warn(`ticket room: flush failed (${failures}x), retrying in ${delay} ms:`, String(error));
-    await this.ctx.storage.setAlarm(Date.now() + delay);
+    await this.armAlarm(Date.now() + delay);
   }
 }
 

@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { roomName } from "../../durable-objects/ticket-room/room-api.ts";
 import { loginToken, readJson } from "../test-support/live-client.ts";
@@ -136,6 +136,22 @@ describe("changing a ticket", () => {
     const stored = (await (await shardOf("acc_demo")).client.execute({ sql: "SELECT version, status, priority FROM tickets WHERE id = ?", args: [ticket.id] })).rows[0];
     expect(stored?.version).toBe(finalVersion);
     if (current.ok) expect(stored).toMatchObject({ status: current.value.status, priority: current.value.priority });
+  });
+
+  it("snoozes a ticket and reopens it from the room's alarm when the time comes", async () => {
+    const { ticket } = await createTicket();
+    const until = Date.now() + 300;
+    const snoozed = await readJson<TicketBody>(await api(`/${ticket.id}`, ana, "PATCH", { snoozedUntil: until }));
+    expect(snoozed.ticket.status).toBe("snoozed");
+    // The alarm fires by itself; run it by hand too in case it has not yet (false if it has).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await runDurableObjectAlarm(room("acc_demo", ticket.id));
+    const woken = await room("acc_demo", ticket.id).ticket({ accountId: "acc_demo", ticketId: ticket.id });
+    expect(woken.ok && woken.value.status).toBe("open");
+    expect(woken.ok && woken.value.snoozedUntil).toBeNull();
+    await flushed("acc_demo", ticket.id);
+    const stored = (await (await shardOf("acc_demo")).client.execute({ sql: "SELECT status FROM tickets WHERE id = ?", args: [ticket.id] })).rows[0];
+    expect(stored?.status).toBe("open");
   });
 
   it("does not count a no-op update as a change", async () => {
