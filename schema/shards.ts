@@ -102,7 +102,14 @@ export type OpenShardOptions = {
 /** Opens one shard: a drizzle database plus the raw libSQL client (close it with `client.close()`). */
 export function openShard(config: ShardConfig, options: OpenShardOptions = {}): Shard {
   const create = options.createClient ?? createWebClient;
-  const client = create(config.authToken ? { url: config.url, authToken: config.authToken } : { url: config.url });
+  // @libsql/client queues requests beyond `concurrency` (default 20) and starts them from
+  // whichever request frees a slot. In Workers and Durable Objects that runs one request's
+  // I/O in another's context ("Cannot perform I/O on behalf of a different request") and
+  // can hang both, so the queue is effectively switched off: each call fetches at once.
+  const unqueued = { concurrency: 1_000_000 };
+  const client = create(
+    config.authToken ? { url: config.url, authToken: config.authToken, ...unqueued } : { url: config.url, ...unqueued },
+  );
   const db = drizzle(client, { schema: tables });
   return { index: config.index, db, client };
 }

@@ -53,7 +53,7 @@ export type AiState = (typeof AI_STATES)[number];
 export const MESSAGE_AUTHOR_KINDS = ["customer", "agent", "ai", "system"] as const;
 export type MessageAuthorKind = (typeof MESSAGE_AUTHOR_KINDS)[number];
 
-export const RULE_EVENTS = ["ticket_created", "message_received", "ticket_updated"] as const;
+export const RULE_EVENTS = ["ticket_created", "message_received", "ticket_updated", "ticket_assigned"] as const;
 export type RuleEvent = (typeof RULE_EVENTS)[number];
 
 export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] as const;
@@ -81,9 +81,15 @@ export type ViewFilter = {
   channel?: TicketChannel[];
   /** "me" = the agent looking at the view, "unassigned" = no assignee, otherwise an agent id. */
   assignee?: "me" | "unassigned" | (string & {});
+  /** A team id, or null = tickets with no team. */
   teamId?: string | null;
+  /** Tickets carrying any of these tags. */
   tagIds?: string[];
   aiState?: AiState[];
+  /** Created within the last N hours (relative to when the filter is evaluated). */
+  createdWithinHours?: number;
+  /** Updated within the last N hours. */
+  updatedWithinHours?: number;
   sort?: { field: "updated_at" | "created_at" | "priority" | "last_message_at"; direction: "asc" | "desc" };
 };
 
@@ -95,11 +101,29 @@ export type TicketAction =
   | { type: "assign_team"; teamId: string | null }
   | { type: "add_tag"; tagId: string }
   | { type: "remove_tag"; tagId: string }
-  | { type: "snooze"; hours: number };
+  | { type: "snooze"; hours: number }
+  | { type: "close" }
+  /** Rules only: a reply to the customer; `body` is a template (`{{customer.first_name}}`). */
+  | { type: "auto_reply"; body: string };
+
+/** `body` is the triggering message's body; `business_hours` compares "inside" | "outside". */
+export type RuleConditionField =
+  | "channel"
+  | "subject"
+  | "body"
+  | "customer_email"
+  | "customer_email_domain"
+  | "tag"
+  | "priority"
+  | "status"
+  | "business_hours";
+
+/** `matches` is a regular expression; `in` takes a list. Which ops suit which field: worker/rules/definition.ts. */
+export type RuleConditionOp = "eq" | "neq" | "contains" | "not_contains" | "matches" | "in";
 
 export type RuleCondition = {
-  field: "channel" | "subject" | "body" | "priority" | "status" | "customer_email" | "tag";
-  op: "eq" | "neq" | "contains" | "in";
+  field: RuleConditionField;
+  op: RuleConditionOp;
   value: string | string[];
 };
 

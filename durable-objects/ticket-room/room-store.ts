@@ -23,6 +23,8 @@ export interface OutboxEntry {
   after: TicketRecord;
   message: MessageRecord | null;
   delivery: OutboundDeliveryRequest | null;
+  /** An automatic reply was sent to this customer at this time (rules throttle on it). */
+  autoReply?: { customerId: string; at: number } | null;
   /** Set once the entry is on the shard; the entry is deleted once the hub has it too. */
   flushed: boolean;
 }
@@ -76,7 +78,13 @@ export class RoomStore {
       this.storage.sql.exec(
         "INSERT INTO outbox (version, payload) VALUES (?, ?)",
         entry.version,
-        JSON.stringify({ before: entry.before, after: entry.after, message: entry.message, delivery: entry.delivery }),
+        JSON.stringify({
+          before: entry.before,
+          after: entry.after,
+          message: entry.message,
+          delivery: entry.delivery,
+          autoReply: entry.autoReply ?? null,
+        }),
       );
     });
     this.cached = entry.after;
@@ -88,7 +96,7 @@ export class RoomStore {
       .exec<OutboxRow>("SELECT seq, version, payload, flushed FROM outbox ORDER BY seq LIMIT ?", limit)
       .toArray()
       .map((row) => {
-        const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery">;
+        const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply">;
         return { seq: row.seq, version: row.version, flushed: row.flushed === 1, ...payload };
       });
   }

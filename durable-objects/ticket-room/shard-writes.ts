@@ -95,6 +95,13 @@ export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] 
   ];
   for (const entry of entries) {
     if (entry.message) statements.push(messageInsert(entry.message), indexMessageStatement(entry.message.id));
+    if (entry.autoReply) {
+      statements.push({
+        sql: `INSERT INTO auto_reply_log (account_id, customer_id, last_sent_at) VALUES (?, ?, ?)
+              ON CONFLICT (account_id, customer_id) DO UPDATE SET last_sent_at = max(last_sent_at, excluded.last_sent_at)`,
+        args: [entry.after.accountId, entry.autoReply.customerId, entry.autoReply.at],
+      });
+    }
     if (entry.delivery) {
       const delivery = entry.delivery;
       statements.push({

@@ -16,6 +16,10 @@ import {
   type TicketRecord,
 } from "./ticket-record.ts";
 import type { RoomResult, TicketRef } from "./room-api.ts";
+import { lastAutoReplyAt, RuleContextCache } from "./rule-context.ts";
+import { runRules, type RuleOutcome, type RunRulesInput } from "../../worker/rules/engine.ts";
+import { deliveryFor, deliveryProviderFor } from "../../worker/channels/delivery.ts";
+import { newId, type RuleEvent } from "../../schema/tables.ts";
 
 const FLUSH_BATCH = 500;
 const RETRY_BASE_MS = 500;
@@ -32,6 +36,7 @@ export class TicketRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
   private flushing: Promise<void> | null = null;
   private flushRequested = false;
+  private readonly ruleContext = new RuleContextCache();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,7 +58,7 @@ export class TicketRoom extends DurableObject<Env> {
       const result = this.commitMessage(created, firstMessage, delivery, now);
       message = result.message;
     }
-    void actor;
+    await this.applyRules(["ticket_created"], actor, message);
     this.requestFlush();
     return { ok: true, value: { ticket: this.store.ticket()!, message } };
   }
@@ -64,10 +69,14 @@ export class TicketRoom extends DurableObject<Env> {
     const next = applyPatch(current.value, patch, Date.now());
     if (next !== current.value) {
       this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null });
+      const events: RuleEvent[] = ["ticket_updated"];
+      if (next.assigneeId !== null && next.assigneeId !== current.value.assigneeId) events.push("ticket_assigned");
+      await this.applyRules(events, actor, null);
       this.requestFlush();
-      if (next.status === "snoozed" || current.value.status === "snoozed") await this.armAlarm(null);
+      const latest = this.store.ticket()!;
+      if (latest.status === "snoozed" || current.value.status === "snoozed") await this.armAlarm(null);
+      return { ok: true, value: latest };
     }
-    void actor;
     return { ok: true, value: next };
   }
 
@@ -80,9 +89,11 @@ export class TicketRoom extends DurableObject<Env> {
     const current = await this.current(ref);
     if (!current.ok) return current;
     const result = this.commitMessage(current.value, input, delivery, Date.now());
-    void actor;
+    if (result.message.authorKind === "customer" && !result.message.isInternalNote) {
+      await this.applyRules(["message_received"], actor, result.message);
+    }
     this.requestFlush();
-    return { ok: true, value: result };
+    return { ok: true, value: { ticket: this.store.ticket()!, message: result.message } };
   }
 
   /** The ticket as the room holds it (rebuilt from the shard if the room is empty). */
@@ -121,6 +132,79 @@ export class TicketRoom extends DurableObject<Env> {
     const due = [pendingRetry === null ? null : Number(pendingRetry), snoozeEnds].filter((at): at is number => at !== null);
     if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
     else if (this.store.pendingCount() === 0) await this.ctx.storage.deleteAlarm();
+  }
+
+  /**
+   * Runs the account's rules once for an external change and commits what they decide as
+   * one more change (actor: the rule). Changes made by rules or by the system never run
+   * rules again, so automation cannot loop.
+   */
+  private async applyRules(events: RuleEvent[], actor: Actor, message: MessageRecord | null): Promise<void> {
+    if (actor.kind !== "agent" && actor.kind !== "customer") return;
+    const start = this.store.ticket();
+    if (!start) return;
+    const context = await this.ruleContext.get(() => accountShard(this.env, start.accountId), start.accountId, start.customerId);
+    if (!context || context.rules.length === 0) return;
+    for (const event of events) {
+      const ticket = this.store.ticket()!;
+      const now = Date.now();
+      const input: RunRulesInput = {
+        rules: context.rules,
+        event,
+        cause: "external",
+        ticket: { ...ticket, customer: context.customer },
+        message: message ? { body: message.body, authorKind: message.authorKind } : null,
+        now,
+        businessHours: context.businessHours,
+        timeZone: context.timeZone,
+        lastAutoReplyAt: this.lastAutoReplyHere(),
+      };
+      let outcome: RuleOutcome = runRules(input);
+      if (outcome.autoReply) {
+        // Another ticket of the same customer may have auto-replied recently.
+        const elsewhere = await lastAutoReplyAt(await accountShard(this.env, ticket.accountId), ticket.accountId, ticket.customerId).catch(() => null);
+        if (elsewhere !== null && elsewhere > (input.lastAutoReplyAt ?? 0)) {
+          outcome = runRules({ ...input, lastAutoReplyAt: elsewhere });
+        }
+      }
+      for (const skipped of outcome.skipped) console.warn(`rules: skipped rule ${skipped.ruleId}: ${skipped.reason}`);
+      this.commitRuleOutcome(outcome, context.customer, now);
+    }
+  }
+
+  private commitRuleOutcome(outcome: RuleOutcome, customer: { email: string | null; phone: string | null }, now: number): void {
+    const before = this.store.ticket()!;
+    const rulePatch: TicketPatch = { addTagIds: outcome.patch.addTagIds, removeTagIds: outcome.patch.removeTagIds };
+    if (outcome.patch.status !== undefined) rulePatch.status = outcome.patch.status;
+    if (outcome.patch.priority !== undefined) rulePatch.priority = outcome.patch.priority;
+    if (outcome.patch.assigneeId !== undefined) rulePatch.assigneeId = outcome.patch.assigneeId;
+    if (outcome.patch.teamId !== undefined) rulePatch.teamId = outcome.patch.teamId;
+    if (outcome.patch.snoozedUntil !== undefined) rulePatch.snoozedUntil = outcome.patch.snoozedUntil;
+    const after = applyPatch(before, rulePatch, now);
+    if (after !== before) this.store.commit({ version: after.version, before, after, message: null, delivery: null });
+    if (!outcome.autoReply) return;
+    const ticket = this.store.ticket()!;
+    const provider = deliveryProviderFor(this.env).name;
+    const delivery = deliveryFor(ticket.channel, customer, ticket.subject, outcome.autoReply.body, provider);
+    const { ticket: replied, message } = appendMessage(
+      ticket,
+      { id: newId("message"), authorKind: "system", authorId: null, body: outcome.autoReply.body },
+      now,
+    );
+    this.store.commit({
+      version: replied.version,
+      before: ticket,
+      after: replied,
+      message,
+      delivery: delivery ? { ...delivery, messageId: message.id } : null,
+      autoReply: { customerId: ticket.customerId, at: now },
+    });
+    this.store.setMeta("last_auto_reply_at", String(now));
+  }
+
+  private lastAutoReplyHere(): number | null {
+    const value = this.store.meta("last_auto_reply_at");
+    return value === null ? null : Number(value);
   }
 
   private commitMessage(
