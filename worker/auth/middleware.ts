@@ -22,3 +22,9 @@ export const requireAgent = createMiddleware<AuthedEnv>(async (c, next) => {
   c.set("agent", agent);
   await next();
 });
+
+/** After requireAgent: only admins pass (configuration that changes what everyone sees). */
+export const requireAdmin = createMiddleware<AuthedEnv>(async (c, next) => {
+  if (c.var.agent.role !== "admin") throw new ApiError(403, "FORBIDDEN", "only admins can change this");
+  await next();
+});

@@ -362,6 +362,8 @@ function hhmm(value: unknown, weekday: number): number {
 export function renderTemplate(
   template: string,
   ticket: Pick<RuleTicket, "id" | "subject"> & { customer: Pick<RuleTicket["customer"], "email" | "name"> },
+  /** Variables only some callers know (macros: the agent, the customer's last order). */
+  extra: Readonly<Record<string, string>> = {},
 ): string {
   const name = (ticket.customer.name ?? "").trim().replace(/\s+/g, " ");
   const values: Record<string, string> = {
@@ -370,6 +372,7 @@ export function renderTemplate(
     "customer.email": ticket.customer.email ?? "",
     "ticket.id": ticket.id,
     "ticket.subject": ticket.subject,
+    ...extra,
   };
   return template.replace(TEMPLATE_PLACEHOLDER, (_whole, key: string) => values[key] ?? "");
 }
