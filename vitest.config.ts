@@ -16,6 +16,7 @@ export default defineConfig({
               bindings: {
                 SHARD_URLS: inject<string>("shardUrls"),
                 AUTH_SECRET: "workers-test-secret-0123456789abcdef",
+                DEV_MAILBOX: "on",
               },
             },
           })),

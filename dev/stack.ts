@@ -73,6 +73,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         "--show-interactive-dev-session=false",
         "--var", `SHARD_URLS:${shardUrls.join(",")}`,
         "--var", `AUTH_SECRET:${LOCAL_AUTH_SECRET}`,
+        // Outbound email/SMS go to the dev mailbox at /dev/mailbox (no real provider here).
+        "--var", "DEV_MAILBOX:on",
       ],
       {
         cwd: ROOT,

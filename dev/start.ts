@@ -33,6 +33,7 @@ console.log(`
   Helpdesk edge hub is running.
 
   Agent app     ${stack.baseUrl}/
+  Dev mailbox   ${stack.baseUrl}/dev/mailbox   (outbound email and SMS land here)
   Health        ${stack.baseUrl}/health
   Shards        ${stack.shardUrls.join("  ")}
 

@@ -12,4 +12,8 @@ export interface Env {
   SHARD_TOKENS?: string;
   /** Signs session tokens (a secret in production; `npm start` passes a local one). */
   AUTH_SECRET?: string;
+  /** "on" serves the dev mailbox page at /dev/mailbox (local only; never in production). */
+  DEV_MAILBOX?: string;
+  /** Which provider sends outbound email/SMS (worker/channels/delivery.ts); default "dev-mailbox". */
+  DELIVERY_PROVIDER?: string;
 }

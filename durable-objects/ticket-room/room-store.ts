@@ -8,7 +8,10 @@ export interface OutboundDeliveryRequest {
   id: string;
   messageId: string;
   channel: "email" | "sms";
-  toAddress: string;
+  /** The address; null = the customer's current email (or phone for SMS), resolved at flush. */
+  toAddress: string | null;
+  /** Whose address to resolve when `toAddress` is null. */
+  customerId?: string;
   subject: string | null;
   body: string;
   /** Which delivery provider sends it (the dev mailbox locally). */
@@ -51,6 +54,9 @@ export class RoomStore {
       payload TEXT NOT NULL,
       flushed INTEGER NOT NULL DEFAULT 0)`);
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    // Messages this room has written, by id: a re-delivered webhook or a retried request
+    // carrying the same message id must not add the message twice.
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_messages (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
   }
 
   ticket(): TicketRecord | null {
@@ -86,6 +92,9 @@ export class RoomStore {
           autoReply: entry.autoReply ?? null,
         }),
       );
+      if (entry.message) {
+        this.storage.sql.exec("INSERT INTO room_messages (id, data) VALUES (?, ?)", entry.message.id, JSON.stringify(entry.message));
+      }
     });
     this.cached = entry.after;
   }
@@ -99,6 +108,12 @@ export class RoomStore {
         const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply">;
         return { seq: row.seq, version: row.version, flushed: row.flushed === 1, ...payload };
       });
+  }
+
+  /** A message this room already wrote, if any. */
+  message(id: string): MessageRecord | null {
+    const row = this.storage.sql.exec<{ data: string }>("SELECT data FROM room_messages WHERE id = ?", id).toArray()[0];
+    return row ? (JSON.parse(row.data) as MessageRecord) : null;
   }
 
   pendingCount(): number {

@@ -1,6 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import { indexMessageStatement, indexTicketStatement } from "../../worker/search/search-index.ts";
-import type { OutboxEntry } from "./room-store.ts";
+import type { OutboundDeliveryRequest, OutboxEntry } from "./room-store.ts";
 import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 // Outbox entries as idempotent shard statements: replaying a batch that already landed
@@ -102,27 +102,38 @@ export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] 
         args: [entry.after.accountId, entry.autoReply.customerId, entry.autoReply.at],
       });
     }
-    if (entry.delivery) {
-      const delivery = entry.delivery;
-      statements.push({
-        sql: `INSERT INTO outbound_deliveries (id, account_id, ticket_id, message_id, channel, to_address, subject, body,
-                provider, status, created_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-              ON CONFLICT (message_id) DO NOTHING`,
-        args: [
-          delivery.id,
-          entry.after.accountId,
-          entry.after.id,
-          delivery.messageId,
-          delivery.channel,
-          delivery.toAddress,
-          delivery.subject,
-          delivery.body,
-          delivery.provider,
-          entry.message?.createdAt ?? entry.after.updatedAt,
-        ],
-      });
-    }
+    if (entry.delivery) statements.push(deliveryInsert(entry.after, entry.delivery, entry.message?.createdAt ?? entry.after.updatedAt));
   }
   return statements;
+}
+
+/**
+ * Records an outbound delivery once per message. Without an explicit address it takes the
+ * customer's current one on the shard (so an agent's reply needs no shard read and is
+ * accepted during an outage); a customer without an address for the channel gets no row
+ * rather than a constraint error that would wedge the outbox.
+ */
+function deliveryInsert(ticket: TicketRecord, delivery: OutboundDeliveryRequest, createdAt: number): InStatement {
+  const column = delivery.channel === "email" ? "email" : "phone";
+  return {
+    sql: `INSERT INTO outbound_deliveries (id, account_id, ticket_id, message_id, channel, to_address, subject, body,
+            provider, status, created_at)
+          SELECT ?1, ?2, ?3, ?4, ?5, address, ?6, ?7, ?8, 'queued', ?9
+          FROM (SELECT coalesce(?10, (SELECT ${column} FROM customers WHERE id = ?11 AND account_id = ?2)) AS address)
+          WHERE address IS NOT NULL
+          ON CONFLICT (message_id) DO NOTHING`,
+    args: [
+      delivery.id,
+      ticket.accountId,
+      ticket.id,
+      delivery.messageId,
+      delivery.channel,
+      delivery.subject,
+      delivery.body,
+      delivery.provider,
+      createdAt,
+      delivery.toAddress,
+      delivery.customerId ?? ticket.customerId,
+    ],
+  };
 }

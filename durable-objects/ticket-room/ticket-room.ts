@@ -18,7 +18,8 @@ import {
 import type { RoomResult, TicketRef } from "./room-api.ts";
 import { lastAutoReplyAt, RuleContextCache } from "./rule-context.ts";
 import { runRules, type RuleOutcome, type RunRulesInput } from "../../worker/rules/engine.ts";
-import { deliveryFor, deliveryProviderFor } from "../../worker/channels/delivery.ts";
+import { deliveryFor, deliveryProviderFor, dispatchQueuedDeliveries } from "../../worker/channels/delivery.ts";
+import type { Shard } from "../../schema/shards.ts";
 import { newId, type RuleEvent } from "../../schema/tables.ts";
 
 const FLUSH_BATCH = 500;
@@ -88,6 +89,8 @@ export class TicketRoom extends DurableObject<Env> {
   ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord }>> {
     const current = await this.current(ref);
     if (!current.ok) return current;
+    const known = this.store.message(input.id);
+    if (known) return { ok: true, value: { ticket: current.value, message: known } };
     const result = this.commitMessage(current.value, input, delivery, Date.now());
     if (result.message.authorKind === "customer" && !result.message.isInternalNote) {
       await this.applyRules(["message_received"], actor, result.message);
@@ -282,10 +285,20 @@ export class TicketRoom extends DurableObject<Env> {
       const shard = await accountShardForWrite(this.env, last.after.accountId);
       await shard.client.batch(shardStatements(unflushed), "write");
       this.store.markFlushed(last.seq);
+      if (unflushed.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after, shard);
     }
     await this.report(entries);
     this.store.remove(last.seq);
     return entries.length === FLUSH_BATCH;
+  }
+
+  /** Hands queued outbound email/SMS to the provider; a failure leaves them queued for the next flush. */
+  private async dispatchDeliveries(ticket: TicketRecord, shard: Shard): Promise<void> {
+    try {
+      await dispatchQueuedDeliveries(this.env, { accountId: ticket.accountId, ticketId: ticket.id }, { shard });
+    } catch (error) {
+      console.warn(`ticket ${ticket.id}: delivery dispatch failed, will retry with the next flush`, String(error));
+    }
   }
 
   /** Tells the account's hub what changed, once it is on the shard. */

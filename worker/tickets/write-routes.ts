@@ -2,9 +2,11 @@ import { and, eq, inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { MessageRecord, TicketRecord } from "../../durable-objects/ticket-room/ticket-record.ts";
-import { agents, customers, newId, tags, teams, TICKET_PRIORITIES, TICKET_STATUSES } from "../../schema/tables.ts";
+import { agents, newId, tags, teams, TICKET_PRIORITIES, TICKET_STATUSES } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
 import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
+import { replyDelivery } from "../channels/delivery.ts";
+import { findOrCreateCustomer } from "../customers/find-or-create.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
@@ -74,17 +76,6 @@ async function checkReferences(
   if (Object.keys(fields).length > 0) throw new ApiError(400, "VALIDATION_FAILED", "the request has invalid fields", fields);
 }
 
-/** The account's customer with this email, created if new. Customers are not ticket-owned. */
-async function findOrCreateCustomer(shard: Shard, accountId: string, email: string, name: string | undefined) {
-  const normalized = email.trim().toLowerCase();
-  const existing = await shard.db.select().from(customers)
-    .where(and(eq(customers.accountId, accountId), eq(customers.email, normalized))).get();
-  if (existing) return existing;
-  const id = newId("customer");
-  await shard.db.insert(customers).values({ id, accountId, email: normalized, name: name ?? null });
-  return { id, accountId, email: normalized, name: name ?? null };
-}
-
 function publicTicket(ticket: TicketRecord) {
   const { messageCount: _messageCount, ...rest } = ticket;
   return rest;
@@ -135,11 +126,15 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     const { accountId, agentId } = c.var.agent;
     const ticketId = c.req.valid("param").id;
     const room = ticketRoom(c.env, { accountId, ticketId });
+    const body = c.req.valid("json").body;
+    // Email and SMS replies also go out to the customer (the room's flush records the delivery).
+    const delivery = await replyDelivery(c.env, room, { accountId, ticketId }, body);
     const result = unwrap(
       await room.addMessage(
         { accountId, ticketId },
-        { id: newId("message"), authorKind: "agent", authorId: agentId, body: c.req.valid("json").body },
+        { id: newId("message"), authorKind: "agent", authorId: agentId, body },
         { kind: "agent", id: agentId },
+        delivery,
       ),
     );
     return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);

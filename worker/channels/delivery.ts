@@ -1,0 +1,171 @@
+import { and, asc, eq } from "drizzle-orm";
+import type { TicketRef } from "../../durable-objects/ticket-room/room-api.ts";
+import type { OutboundDeliveryRequest } from "../../durable-objects/ticket-room/room-store.ts";
+import type { Shard } from "../../schema/shards.ts";
+import { customers, newId, outboundDeliveries, type OutboundDelivery, type TicketChannel } from "../../schema/tables.ts";
+import type { Env } from "../env.ts";
+import { ApiError } from "../http/errors.ts";
+import { accountShard } from "../shards.ts";
+import { ticketRoom, unwrap } from "../tickets/rooms.ts";
+
+// Outbound replies (email, SMS) and the providers that send them.
+//
+// The path of an agent's reply on an email or SMS ticket:
+//   1. the reply route builds a delivery request (`deliveryFor`) and hands it to the
+//      ticket's room with the message (`room.addMessage(ref, input, actor, delivery)`);
+//   2. the room commits message and delivery in one outbox entry, and its flush inserts
+//      the `outbound_deliveries` row (status "queued"), idempotently by message id, so a
+//      retried flush never sends twice;
+//   3. a dispatcher (`dispatchQueuedDeliveries`) hands queued rows to the provider named
+//      on the row and records "sent" or "failed".
+//
+// Providers. Locally there is no real provider: `DevMailboxProvider` ("dev-mailbox")
+// treats the `outbound_deliveries` row itself as the mailbox, which the developer opens at
+// /dev/mailbox (see mailbox-page.ts); sending succeeds without network. A real provider
+// (an HTTP email API such as Postmark/SES/Mailgun, or Twilio's Messages API for SMS)
+// implements `DeliveryProvider` (POST the row's to/subject/body with `fetch`, map 429/5xx
+// to `{ ok: false, retryable: true }` and 4xx to `retryable: false`), is registered in
+// `PROVIDERS` below, and is chosen with the DELIVERY_PROVIDER variable; its credentials go
+// in Worker secrets. An email provider should send from the account's support address
+// (`account_settings.support_email`) with `Message-ID: <${delivery.messageId}@<its domain>>`:
+// the inbound email webhook threads a customer's answer by that id even when their mail
+// client drops the References of the original conversation.
+
+export type SendResult = { ok: true } | { ok: false; retryable: boolean; error: string };
+
+export interface DeliveryProvider {
+  readonly name: string;
+  send(delivery: OutboundDelivery): Promise<SendResult>;
+}
+
+export const DEV_MAILBOX_PROVIDER = "dev-mailbox";
+
+/** The local default: the `outbound_deliveries` row written by the room's flush is the mailbox. */
+export class DevMailboxProvider implements DeliveryProvider {
+  readonly name = DEV_MAILBOX_PROVIDER;
+
+  async send(_delivery: OutboundDelivery): Promise<SendResult> {
+    return { ok: true };
+  }
+}
+
+const PROVIDERS: Record<string, () => DeliveryProvider> = {
+  [DEV_MAILBOX_PROVIDER]: () => new DevMailboxProvider(),
+};
+
+/** The provider DELIVERY_PROVIDER names (default "dev-mailbox"); an unknown name is a configuration error. */
+export function deliveryProviderFor(env: Pick<Env, "DELIVERY_PROVIDER">): DeliveryProvider {
+  const name = env.DELIVERY_PROVIDER?.trim() || DEV_MAILBOX_PROVIDER;
+  const make = PROVIDERS[name];
+  if (!make) {
+    throw new ApiError(500, "MISCONFIGURED", `DELIVERY_PROVIDER ${JSON.stringify(name)} is not a known provider (${Object.keys(PROVIDERS).join(", ")})`);
+  }
+  return make();
+}
+
+/** What the room needs to record a delivery (the room fills in the message id). */
+export type DeliveryRequest = Omit<OutboundDeliveryRequest, "messageId">;
+
+/** "Re: <subject>", without stacking "Re: Re:". */
+export function replySubject(subject: string): string {
+  // One line: a subject becomes a mail header.
+  const trimmed = subject.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  if (trimmed === "") return "Re: your message";
+  return /^re:/i.test(trimmed) ? trimmed : `Re: ${trimmed}`;
+}
+
+/**
+ * The delivery of a reply on a ticket of this channel: email to the customer's email
+ * ("Re: <ticket subject>"), SMS to their phone; null for chat and API tickets (the reply
+ * reaches the customer through the widget or the API) and when the customer has no address
+ * for the channel.
+ */
+export function deliveryFor(
+  channel: TicketChannel,
+  customer: { email: string | null; phone: string | null } | null,
+  subject: string,
+  body: string,
+  provider: string = DEV_MAILBOX_PROVIDER,
+): DeliveryRequest | null {
+  const id = `dlv_${newId("message").slice("msg_".length)}`;
+  if (channel === "email" && customer?.email) {
+    return { id, channel, toAddress: customer.email, subject: replySubject(subject), body, provider };
+  }
+  if (channel === "sms" && customer?.phone) {
+    return { id, channel, toAddress: customer.phone, subject: null, body, provider };
+  }
+  return null;
+}
+
+type RoomStub = ReturnType<typeof ticketRoom>;
+
+/**
+ * The delivery for an agent's public reply on a ticket, from its room (the ticket's truth);
+ * null when the channel delivers nothing. The address is left for the room's flush to take
+ * from the customer row, so a reply is accepted even while the shard is unreachable. A
+ * missing ticket is the room's 404.
+ */
+export async function replyDelivery(env: Env, room: RoomStub, ref: TicketRef, body: string): Promise<DeliveryRequest | null> {
+  const ticket = unwrap(await room.ticket(ref));
+  if (ticket.channel !== "email" && ticket.channel !== "sms") return null;
+  return {
+    id: `dlv_${newId("message").slice("msg_".length)}`,
+    channel: ticket.channel,
+    toAddress: null,
+    customerId: ticket.customerId,
+    subject: ticket.channel === "email" ? replySubject(ticket.subject) : null,
+    body,
+    provider: deliveryProviderFor(env).name,
+  };
+}
+
+/**
+ * Sends a ticket's queued deliveries through the configured provider and records the
+ * outcome ("sent", or "failed" when the provider says retrying is pointless; a retryable
+ * failure stays "queued"). Meant to run right after the ticket's room has flushed, by the
+ * room itself (one writer per ticket, so one dispatcher per ticket: at-least-once, never
+ * two concurrent sends of a row). Rows recorded for another provider are left alone.
+ */
+export async function dispatchQueuedDeliveries(
+  env: Env,
+  ref: TicketRef,
+  options: { shard?: Shard; provider?: DeliveryProvider; limit?: number } = {},
+): Promise<{ sent: number; failed: number; retry: number }> {
+  const shard = options.shard ?? (await accountShard(env, ref.accountId));
+  const provider = options.provider ?? deliveryProviderFor(env);
+  const queued = await shard.db
+    .select()
+    .from(outboundDeliveries)
+    .where(
+      and(
+        eq(outboundDeliveries.accountId, ref.accountId),
+        eq(outboundDeliveries.ticketId, ref.ticketId),
+        eq(outboundDeliveries.status, "queued"),
+        eq(outboundDeliveries.provider, provider.name),
+      ),
+    )
+    .orderBy(asc(outboundDeliveries.createdAt), asc(outboundDeliveries.id))
+    .limit(options.limit ?? 50);
+  const outcome = { sent: 0, failed: 0, retry: 0 };
+  for (const delivery of queued) {
+    let result: SendResult;
+    try {
+      result = await provider.send(delivery);
+    } catch (error) {
+      result = { ok: false, retryable: true, error: String(error) };
+    }
+    if (!result.ok && result.retryable) {
+      outcome.retry += 1;
+      console.warn(`delivery ${delivery.id} via ${provider.name} will be retried: ${result.error}`);
+      continue;
+    }
+    if (!result.ok) console.error(`delivery ${delivery.id} via ${provider.name} failed: ${result.error}`);
+    await shard.db
+      .update(outboundDeliveries)
+      .set({ status: result.ok ? "sent" : "failed" })
+      .where(and(eq(outboundDeliveries.id, delivery.id), eq(outboundDeliveries.status, "queued")));
+    if (result.ok) outcome.sent += 1;
+    else outcome.failed += 1;
+  }
+  return outcome;
+}
