@@ -1,88 +1,111 @@
-import { useEffect, useState } from "preact/hooks";
-import type { CloseReasonName } from "../../protocol/index.ts";
+// The inbox: header with the live state, the views and online agents on the left, the
+// selected view's tickets in the middle, the open ticket on the right.
+//   /views/:viewId      the view's list; no ticket open
+//   /tickets/:ticketId  the ticket, next to the list of the view last looked at
+
+import { signal } from "@preact/signals";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { LiveBanners } from "./banners.tsx";
+import type { TicketChanges } from "./inbox-api.ts";
 import { type LiveStore, createLiveStore } from "./live-store.ts";
-import { type Session, endSession } from "./session.ts";
+import { agentNames } from "./people.ts";
+import { followLink, navigate, route } from "./router.ts";
+import { viewPath } from "./routes.ts";
+import type { Session } from "./session.ts";
+import { Sidebar } from "./sidebar.tsx";
+import { TicketList } from "./ticket-list.tsx";
+import { type TicketListStore, createTicketList } from "./ticket-list-store.ts";
+import { TicketPage } from "./ticket-page.tsx";
+import { Topbar } from "./topbar.tsx";
+import { useStore } from "./use-store.ts";
+import { createViewsStore } from "./views-store.ts";
 
-const AUTH_STOPS: readonly CloseReasonName[] = ["UNAUTHORIZED", "FORBIDDEN"];
+const LAST_VIEW_KEY = "helpdesk.lastView";
 
-function StoppedBanner({ reason }: { reason: CloseReasonName | null }) {
-  if (reason === null) return null;
-  if (AUTH_STOPS.includes(reason)) {
-    return (
-      <div class="banner banner-error" role="alert" data-testid="stopped-banner" data-reason={reason}>
-        <span>
-          {reason === "FORBIDDEN"
-            ? "You no longer have access to this inbox. Log in again."
-            : "Your session has ended. Log in again to get live updates."}
-        </span>
-        <button type="button" onClick={() => endSession()}>
-          Log in again
-        </button>
-      </div>
-    );
+function readLastView(): string | null {
+  try {
+    return sessionStorage.getItem(LAST_VIEW_KEY);
+  } catch {
+    return null;
   }
+}
+
+/** The view whose list is shown while a ticket is open (remembered for reloads of this tab). */
+const lastViewId = signal<string | null>(readLastView());
+
+function rememberView(viewId: string): void {
+  if (lastViewId.peek() === viewId) return;
+  lastViewId.value = viewId;
+  try {
+    sessionStorage.setItem(LAST_VIEW_KEY, viewId);
+  } catch {
+    // Storage disabled: remembered until reload.
+  }
+}
+
+function NotFound({ path }: { path: string }) {
   return (
-    <div class="banner banner-error" role="alert" data-testid="stopped-banner" data-reason={reason}>
-      <span>
-        {reason === "CLIENT_TOO_OLD"
-          ? "A new version of the helpdesk is available. Reload the page to continue."
-          : "The helpdesk is being updated. Reload the page in a moment."}
-      </span>
-      <button type="button" onClick={() => location.reload()}>
-        Reload
-      </button>
+    <div class="empty" data-testid="not-found">
+      <p>There is nothing at {path}.</p>
+      <a href="/" onClick={followLink}>
+        Back to the inbox
+      </a>
     </div>
   );
 }
 
 function InboxView({ session, live }: { session: Session; live: LiveStore }) {
-  const state = live.state.value;
-  const agents = live.online.value;
+  const views = useStore(() => createViewsStore(session.token), [session.token]);
+  const current = route.value;
+  const viewList = views.views.value;
+
+  let selectedViewId: string | null = null;
+  if (current.kind === "view") selectedViewId = current.viewId;
+  else if (current.kind === "ticket" || current.kind === "home") {
+    const remembered = lastViewId.value;
+    if (viewList) selectedViewId = viewList.some((v) => v.id === remembered) ? remembered : (viewList[0]?.id ?? null);
+  }
+  const ticketId = current.kind === "ticket" ? current.ticketId : null;
+
+  useEffect(() => {
+    if (current.kind === "view") rememberView(current.viewId);
+  }, [current]);
+
+  // The bare inbox URL goes on to a view once the views are known.
+  useEffect(() => {
+    if (current.kind === "home" && selectedViewId) navigate(viewPath(selectedViewId), { replace: true });
+  }, [current, selectedViewId]);
+
+  const list = useStore(
+    () => (selectedViewId ? createTicketList(session.token, selectedViewId) : null),
+    [session.token, selectedViewId],
+  );
+  // The ticket page reports its changes to whichever list is shown at the time.
+  const listRef = useRef<TicketListStore | null>(list);
+  listRef.current = list;
+  const onTicketChanged = useCallback((id: string, changes: TicketChanges) => listRef.current?.applyChanges(id, changes), []);
+
+  const online = live.online.value;
+  const agents = useMemo(() => agentNames(session, online), [session, online]);
+  const viewName = viewList?.find((view) => view.id === selectedViewId)?.name ?? null;
+
   return (
     <div class="shell">
-      <header class="topbar">
-        <h1>Helpdesk</h1>
-        <div class="topbar-right">
-          <span class={`state state-${state}`} data-testid="connection-state" data-state={state} title="Live updates">
-            {state}
-          </span>
-          <span class="me" data-testid="current-agent" data-agent-id={session.agent.id}>
-            {session.agent.name} <span class="muted">({session.agent.role})</span>
-          </span>
-          <button type="button" data-testid="logout" onClick={() => endSession()}>
-            Log out
-          </button>
-        </div>
-      </header>
-
-      <StoppedBanner reason={live.stopReason.value} />
-      {live.offline.value && (
-        <div class="banner banner-warning" role="status" data-testid="offline-banner">
-          <span>Not connected to live updates. Retrying…</span>
-          <button type="button" onClick={() => live.reconnectNow()}>
-            Retry now
-          </button>
-        </div>
-      )}
-
-      <main class="content">
-        <section class="card">
-          <h2>
-            Agents online <span class="count">{agents.length}</span>
-          </h2>
-          <ul class="agents" data-testid="online-agents">
-            {agents.map((agent) => (
-              <li key={agent.agentId} data-agent-id={agent.agentId}>
-                <span class="dot" aria-hidden="true" />
-                <span class="agent-name">{agent.name}</span>
-                {agent.agentId === session.agent.id && <span class="muted"> (you)</span>}
-                {agent.tabs > 1 && <span class="muted tabs">{agent.tabs} tabs</span>}
-              </li>
-            ))}
-          </ul>
-          {agents.length === 0 && <p class="muted">Nobody is online right now.</p>}
-        </section>
-      </main>
+      <Topbar session={session} live={live} />
+      <LiveBanners live={live} />
+      <div class={ticketId ? "workspace has-ticket" : "workspace"}>
+        <Sidebar session={session} views={views} selectedViewId={selectedViewId} online={online} />
+        <TicketList list={list} viewName={viewName} selectedTicketId={ticketId} />
+        <main class="detail">
+          {current.kind === "not-found" ? (
+            <NotFound path={current.path} />
+          ) : ticketId ? (
+            <TicketPage key={ticketId} session={session} ticketId={ticketId} agents={agents} onChanged={onTicketChanged} />
+          ) : (
+            <div class="empty muted detail-placeholder">Select a ticket to read the conversation.</div>
+          )}
+        </main>
+      </div>
     </div>
   );
 }

@@ -1,0 +1,38 @@
+// Names for the people in a ticket. There is no agents directory endpoint yet, so agents
+// are named from the session (you) and from who is online; others are "Another agent".
+
+import type { OnlineAgent } from "../live/index.ts";
+import type { CustomerRef, Message } from "./inbox-api.ts";
+import type { Session } from "./session.ts";
+
+export interface AgentNames {
+  meId: string;
+  name(agentId: string): string;
+}
+
+export function agentNames(session: Session, online: readonly OnlineAgent[]): AgentNames {
+  const byId = new Map(online.map((agent) => [agent.agentId, agent.name]));
+  byId.set(session.agent.id, session.agent.name);
+  return {
+    meId: session.agent.id,
+    name: (agentId) => byId.get(agentId) ?? "Another agent",
+  };
+}
+
+export function customerName(customer: CustomerRef | null): string {
+  return customer?.name || customer?.email || "Customer";
+}
+
+export function authorName(message: Message, customer: CustomerRef | null, agents: AgentNames): string {
+  switch (message.authorKind) {
+    case "customer":
+      return customerName(customer);
+    case "agent":
+      if (!message.authorId) return "Agent";
+      return message.authorId === agents.meId ? `${agents.name(message.authorId)} (you)` : agents.name(message.authorId);
+    case "ai":
+      return "AI Agent";
+    case "system":
+      return "System";
+  }
+}

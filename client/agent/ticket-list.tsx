@@ -1,0 +1,104 @@
+// Middle column: the selected view's tickets, newest activity first (as the view sorts).
+
+import { ChannelLabel, PriorityBadge, StatusBadge, Tags, TimeAgo } from "./badges.tsx";
+import type { TicketSummary } from "./inbox-api.ts";
+import { customerName } from "./people.ts";
+import { followLink } from "./router.ts";
+import { ticketPath } from "./routes.ts";
+import type { TicketListStore } from "./ticket-list-store.ts";
+
+function TicketRow({ ticket, selected }: { ticket: TicketSummary; selected: boolean }) {
+  return (
+    <li>
+      <a
+        href={ticketPath(ticket.id)}
+        class={selected ? "ticket-row selected" : "ticket-row"}
+        aria-current={selected ? "page" : undefined}
+        data-testid="ticket-row"
+        data-ticket-id={ticket.id}
+        onClick={followLink}
+      >
+        <div class="row-top">
+          <span class="row-customer">{customerName(ticket.customer)}</span>
+          <span class="row-time muted">
+            <TimeAgo at={ticket.lastMessageAt ?? ticket.updatedAt} />
+          </span>
+        </div>
+        <div class="row-subject">{ticket.subject}</div>
+        <div class="row-meta">
+          <StatusBadge status={ticket.status} />
+          {ticket.priority !== "normal" && <PriorityBadge priority={ticket.priority} />}
+          <ChannelLabel channel={ticket.channel} />
+          <Tags tags={ticket.tags} />
+        </div>
+      </a>
+    </li>
+  );
+}
+
+export function TicketList({
+  list,
+  viewName,
+  selectedTicketId,
+}: {
+  list: TicketListStore | null;
+  viewName: string | null;
+  selectedTicketId: string | null;
+}) {
+  if (!list) {
+    return (
+      <section class="ticket-list" aria-label="Tickets">
+        <p class="empty muted">Choose a view.</p>
+      </section>
+    );
+  }
+  const tickets = list.tickets.value;
+  const loading = list.loading.value;
+  const error = list.error.value;
+  return (
+    <section class="ticket-list" aria-label="Tickets" data-testid="ticket-list" data-view-id={list.viewId}>
+      <header class="list-header">
+        <h2>{viewName ?? "Tickets"}</h2>
+        <button
+          type="button"
+          class="icon-button"
+          title="Refresh"
+          aria-label="Refresh the list"
+          disabled={loading !== null}
+          onClick={() => list.refresh()}
+        >
+          ↻
+        </button>
+      </header>
+      {loading === "first" && tickets.length === 0 && <p class="empty muted">Loading tickets…</p>}
+      {list.loaded.value && tickets.length === 0 && !error && (
+        <div class="empty" data-testid="empty-list">
+          <p>No tickets in this view.</p>
+          <p class="muted small">Nothing to do here, or the filter matches nothing right now.</p>
+        </div>
+      )}
+      {tickets.length > 0 && (
+        <ul class="rows">
+          {tickets.map((ticket) => (
+            <TicketRow key={ticket.id} ticket={ticket} selected={ticket.id === selectedTicketId} />
+          ))}
+        </ul>
+      )}
+      {error && (
+        <div class="error list-error" role="alert">
+          <p>{error}</p>
+          <button type="button" onClick={() => (list.loaded.value ? list.loadMore() : list.refresh())}>
+            Try again
+          </button>
+        </div>
+      )}
+      {list.nextCursor.value && !error && (
+        <div class="load-more">
+          <button type="button" data-testid="load-more" disabled={loading !== null} onClick={() => list.loadMore()}>
+            {loading === "more" ? "Loading…" : "Load more"}
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
