@@ -221,11 +221,60 @@ describe("seedDemoStore", () => {
     expect(await count(other, "SELECT count(*) AS n FROM tickets WHERE account_id = ?", [OTHER_ACCOUNT_ID])).toBeGreaterThanOrEqual(2);
   });
 
-  it("indexes every seeded ticket for full-text search", async () => {
+  it("numbers each ticket's messages 1, 2, 3… in created order", async () => {
+    for (const accountId of [DEMO_ACCOUNT_ID, OTHER_ACCOUNT_ID]) {
+      const db = await shardOf(accountId);
+      const thread = await rows(db, "SELECT ticket_id, seq, created_at FROM messages WHERE account_id = ? ORDER BY ticket_id, created_at, seq", [
+        accountId,
+      ]);
+      expect(thread.length).toBeGreaterThan(0);
+      let ticket: unknown;
+      let expected = 0;
+      for (const row of thread) {
+        expected = row["ticket_id"] === ticket ? expected + 1 : 1;
+        ticket = row["ticket_id"];
+        expect(Number(row["seq"]), `${String(ticket)} message at ${String(row["created_at"])}`).toBe(expected);
+      }
+    }
+  });
+
+  it("indexes tickets and messages for full-text search, one FTS row each, keyed by their rowids", async () => {
     const db = await shardOf(DEMO_ACCOUNT_ID);
-    expect(await count(db, "SELECT count(*) AS n FROM tickets_fts WHERE account_id = ?", [DEMO_ACCOUNT_ID])).toBe(
-      await count(db, "SELECT count(*) AS n FROM tickets WHERE account_id = ?", [DEMO_ACCOUNT_ID]),
+    // One row per ticket (rowid = -tickets.rowid: subject and customer, empty body) and one
+    // per message (rowid = messages.rowid: the body), nothing else.
+    const ticketRows = await rows(
+      db,
+      `SELECT f.rowid AS fts_rowid, t.rowid AS t_rowid, f.ticket_id, t.id, f.subject, t.subject AS t_subject, f.body,
+              f.customer_name, c.name, f.customer_email, c.email
+         FROM tickets t JOIN customers c ON c.id = t.customer_id LEFT JOIN tickets_fts f ON f.rowid = -t.rowid
+        WHERE t.account_id = ?`,
+      [DEMO_ACCOUNT_ID],
     );
+    expect(ticketRows.length).toBeGreaterThanOrEqual(35);
+    for (const row of ticketRows) {
+      expect(row["ticket_id"], String(row["id"])).toBe(row["id"]);
+      expect(row["subject"]).toBe(row["t_subject"]);
+      expect(row["body"]).toBe("");
+      expect(row["customer_name"]).toBe(row["name"]);
+      expect(row["customer_email"]).toBe(row["email"]);
+    }
+    const messageRows = await rows(
+      db,
+      `SELECT m.id, m.ticket_id AS m_ticket, f.ticket_id, f.account_id, f.body, m.body AS m_body, f.subject, f.customer_name
+         FROM messages m LEFT JOIN tickets_fts f ON f.rowid = m.rowid WHERE m.account_id = ?`,
+      [DEMO_ACCOUNT_ID],
+    );
+    for (const row of messageRows) {
+      expect(row["ticket_id"], String(row["id"])).toBe(row["m_ticket"]);
+      expect(row["account_id"]).toBe(DEMO_ACCOUNT_ID);
+      expect(row["body"]).toBe(row["m_body"]);
+      expect(row["subject"]).toBe("");
+      expect(row["customer_name"]).toBe("");
+    }
+    expect(await count(db, "SELECT count(*) AS n FROM tickets_fts WHERE account_id = ?", [DEMO_ACCOUNT_ID])).toBe(
+      ticketRows.length + messageRows.length,
+    );
+
     const [ticket] = await rows(db, "SELECT id, subject FROM tickets WHERE account_id = ? ORDER BY created_at LIMIT 1", [
       DEMO_ACCOUNT_ID,
     ]);
@@ -233,11 +282,21 @@ describe("seedDemoStore", () => {
       .split(/[^A-Za-z]+/)
       .filter((part) => part.length >= 5)[0];
     expect(word, `a word of ${String(ticket!["subject"])}`).toBeDefined();
-    const found = await rows(db, "SELECT ticket_id FROM tickets_fts WHERE tickets_fts MATCH ? AND account_id = ?", [
-      word!,
+    const found = await rows(db, "SELECT ticket_id, rowid FROM tickets_fts WHERE tickets_fts MATCH ? AND account_id = ?", [
+      `subject:${word!}`,
       DEMO_ACCOUNT_ID,
     ]);
-    expect(found.map((row) => row["ticket_id"])).toContain(ticket!["id"]);
+    expect(found.filter((row) => Number(row["rowid"]) < 0).map((row) => row["ticket_id"])).toContain(ticket!["id"]);
+
+    // A word of a message finds that message's row, which names its ticket.
+    const [message] = await rows(db, "SELECT m.rowid, m.ticket_id FROM messages m WHERE m.account_id = ? AND m.body LIKE '%tracking%' LIMIT 1", [
+      DEMO_ACCOUNT_ID,
+    ]);
+    const byBody = await rows(db, "SELECT rowid, ticket_id FROM tickets_fts WHERE tickets_fts MATCH 'body:tracking' AND account_id = ?", [
+      DEMO_ACCOUNT_ID,
+    ]);
+    expect(byBody.map((row) => Number(row["rowid"]))).toContain(Number(message!["rowid"]));
+    expect(byBody.every((row) => Number(row["rowid"]) > 0)).toBe(true);
 
     // A customer's email finds their tickets; another account's words stay in that account.
     const other = await shardOf(OTHER_ACCOUNT_ID);
@@ -245,7 +304,14 @@ describe("seedDemoStore", () => {
       "teapot",
       OTHER_ACCOUNT_ID,
     ]);
-    expect(teapot).toHaveLength(1);
+    // The subject ("Teapot lid cracked") and the first message both say teapot.
+    expect(new Set(teapot.map((row) => row["ticket_id"]))).toEqual(new Set(["tkt_other_teapot"]));
+    expect(teapot).toHaveLength(2);
+    const byEmail = await rows(other, "SELECT ticket_id FROM tickets_fts WHERE tickets_fts MATCH ? AND account_id = ?", [
+      'customer_email:"rosa.q@example.net"',
+      OTHER_ACCOUNT_ID,
+    ]);
+    expect(byEmail.map((row) => row["ticket_id"])).toEqual(["tkt_other_matcha"]);
     expect(
       await rows(db, "SELECT ticket_id FROM tickets_fts WHERE tickets_fts MATCH ? AND account_id = ?", ["teapot", DEMO_ACCOUNT_ID]),
     ).toHaveLength(0);

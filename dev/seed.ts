@@ -9,10 +9,12 @@
 // Content is generated from a seeded PRNG, so runs are reproducible; timestamps are
 // relative to `options.now` (default: the current time), spread over the last 30 days.
 import { createClient } from "@libsql/client";
-import { eq, sql } from "drizzle-orm";
+import type { InStatement } from "@libsql/client";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/libsql";
 import { hashPassword } from "../worker/auth/password.ts";
+import { reindexAccountStatements } from "../worker/search/search-index.ts";
 import { registerAccount, registerLogin } from "../schema/directory.ts";
 import type { AnyShardDb, ShardConnection } from "../schema/shards.ts";
 import {
@@ -33,7 +35,6 @@ import {
   teams,
   ticketTags,
   tickets,
-  TICKETS_FTS_TABLE,
   views,
 } from "../schema/tables.ts";
 import type {
@@ -485,14 +486,13 @@ type AccountRows = {
   aiSettings: (typeof aiSettings.$inferInsert)[];
   accountSettings: (typeof accountSettings.$inferInsert)[];
   billableInteractions: (typeof billableInteractions.$inferInsert)[];
-  fts: { ticketId: string; accountId: string; subject: string; body: string; customerName: string; customerEmail: string }[];
 };
 
 function emptyRows(): AccountRows {
   return {
     agents: [], teams: [], teamMembers: [], customers: [], orders: [], tags: [], tickets: [], messages: [],
     ticketTags: [], views: [], macros: [], rules: [], helpArticles: [], guidance: [], aiSettings: [],
-    accountSettings: [], billableInteractions: [], fts: [],
+    accountSettings: [], billableInteractions: [],
   };
 }
 
@@ -514,18 +514,6 @@ async function agentRows(accountId: string, specs: readonly AgentSpec[], created
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
-}
-
-/** Adds the ticket's FTS row from its messages. */
-function addFts(rows: AccountRows, ticket: NewTicket, customer: NewCustomer, bodies: string[]): void {
-  rows.fts.push({
-    ticketId: ticket.id,
-    accountId: ticket.accountId,
-    subject: ticket.subject ?? "",
-    body: bodies.join("\n"),
-    customerName: customer.name ?? "",
-    customerEmail: customer.email ?? "",
-  });
 }
 
 const DEMO_AGENTS: readonly AgentSpec[] = [
@@ -690,7 +678,6 @@ async function buildDemoShop(now: number): Promise<AccountRows> {
 
     let at = createdAt;
     let firstResponseAt: number | null = null;
-    const bodies: string[] = [];
     steps.forEach((step, k) => {
       at += gaps[k] as number;
       const body = fill(step.body, values);
@@ -708,9 +695,9 @@ async function buildDemoShop(now: number): Promise<AccountRows> {
         isInternalNote: step.kind === "note",
         channel,
         externalId: channel === "email" && step.kind !== "note" && step.kind !== "system" ? `<${id}@${step.kind === "customer" ? "mail.example.com" : "demo.shop"}>` : null,
+        seq: k + 1,
         createdAt: at,
       });
-      bodies.push(body);
     });
     const lastMessageAt = at;
 
@@ -760,7 +747,6 @@ async function buildDemoShop(now: number): Promise<AccountRows> {
         reversedAt: null,
       });
     }
-    addFts(rows, ticket, customer, bodies);
   });
 
   rows.views = [
@@ -903,7 +889,6 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
     const createdAt = now - (3 - i) * DAY;
     const customer = rows.customers.find((x) => x.id === ticket.customerId)!;
     let at = createdAt;
-    const bodies: string[] = [];
     steps.forEach((step, k) => {
       at = createdAt + k * HOUR;
       rows.messages.push({
@@ -915,9 +900,9 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
         body: step.body,
         isInternalNote: false,
         channel: ticket.channel,
+        seq: k + 1,
         createdAt: at,
       });
-      bodies.push(step.body);
     });
     const row: NewTicket = {
       ...ticket,
@@ -933,7 +918,6 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
       lastMessageAt: at,
     };
     rows.tickets.push(row);
-    addFts(rows, row, customer, bodies);
   });
   rows.aiSettings = [{ accountId, enabled: false, handoverTopics: [], updatedAt: start }];
   rows.accountSettings = [{ accountId, webhookSecret: OTHER_WEBHOOK_SECRET, supportEmail: "help@other.shop", updatedAt: start }];
@@ -942,6 +926,18 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
 
 // ---------------------------------------------------------------------------------------
 // Writing
+
+/** A libSQL statement with positional `?` arguments as drizzle SQL, to run inside a drizzle batch. */
+function drizzleSql(statement: InStatement): SQL {
+  if (typeof statement === "string") return sql.raw(statement);
+  const args = statement.args ?? [];
+  if (!Array.isArray(args)) throw new Error("drizzleSql takes positional arguments only");
+  const parts = statement.sql.split("?");
+  if (parts.length !== args.length + 1) throw new Error(`statement has ${parts.length - 1} placeholders for ${args.length} arguments`);
+  const chunks: SQL[] = [sql.raw(parts[0]!)];
+  args.forEach((arg, i) => chunks.push(sql`${arg}`, sql.raw(parts[i + 1]!)));
+  return sql.join(chunks);
+}
 
 /** Inserts every row of one account in a single atomic batch. */
 async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
@@ -964,15 +960,11 @@ async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
   if (rows.aiSettings.length) statements.push(db.insert(aiSettings).values(rows.aiSettings));
   if (rows.accountSettings.length) statements.push(db.insert(accountSettings).values(rows.accountSettings));
   if (rows.billableInteractions.length) statements.push(db.insert(billableInteractions).values(rows.billableInteractions));
-  if (rows.fts.length) {
-    const values = rows.fts.map(
-      (row) => sql`(${row.ticketId}, ${row.accountId}, ${row.subject}, ${row.body}, ${row.customerName}, ${row.customerEmail})`,
-    );
-    statements.push(
-      db.run(
-        sql`INSERT INTO ${sql.identifier(TICKETS_FTS_TABLE)} (ticket_id, account_id, subject, body, customer_name, customer_email) VALUES ${sql.join(values, sql`, `)}`,
-      ),
-    );
+  // Full-text index (worker/search/search-index.ts): one row per ticket (subject, customer)
+  // and one per message (body), keyed by the source rows' rowids, built from the rows above.
+  const accountId = rows.tickets[0]?.accountId;
+  if (accountId !== undefined) {
+    for (const statement of reindexAccountStatements(accountId)) statements.push(db.run(drizzleSql(statement)));
   }
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);

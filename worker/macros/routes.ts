@@ -88,8 +88,8 @@ export const macroRoutes = new Hono<AuthedEnv>()
 
 /** `POST /api/tickets/:id/macros/:macroId` — render and apply (or, with dryRun, only render). */
 export const macroApplyRoutes = new Hono<AuthedEnv>()
-  .use(requireAgent)
-  .post("/:id/macros/:macroId", validate("param", ApplyParams), validate("json", ApplyBody), async (c) => {
+  // Per route: this sub-app shares the /api/tickets prefix with others (see write-routes.ts).
+  .post("/:id/macros/:macroId", requireAgent, limitBody(MAX_BODY_BYTES), validate("param", ApplyParams), validate("json", ApplyBody), async (c) => {
     const { accountId, agentId, name: agentName } = c.var.agent;
     const { id: ticketId, macroId } = c.req.valid("param");
     const ref = { accountId, ticketId };

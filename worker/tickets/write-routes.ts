@@ -85,10 +85,12 @@ function publicMessage(message: MessageRecord) {
   return message;
 }
 
+// Per route rather than `.use()`: several sub-apps share the /api/tickets prefix, and a
+// sub-app's `.use()` would run for all of their requests (verifying the token again each time).
+const writeGuards = [requireAgent, limitBody(MAX_BODY_BYTES)] as const;
+
 export const ticketWriteRoutes = new Hono<AuthedEnv>()
-  .use(requireAgent)
-  .use(limitBody(MAX_BODY_BYTES))
-  .post("/", validate("json", CreateTicket), async (c) => {
+  .post("/", ...writeGuards, validate("json", CreateTicket), async (c) => {
     const { accountId, agentId } = c.var.agent;
     const input = c.req.valid("json");
     const shard = await accountShard(c.env, accountId);
@@ -114,7 +116,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     );
     return c.json({ ticket: publicTicket(result.ticket), message: result.message && publicMessage(result.message) }, 201);
   })
-  .patch("/:id", validate("param", TicketParam), validate("json", UpdateTicket), async (c) => {
+  .patch("/:id", ...writeGuards, validate("param", TicketParam), validate("json", UpdateTicket), async (c) => {
     const { accountId, agentId } = c.var.agent;
     const ticketId = c.req.valid("param").id;
     const patch = c.req.valid("json");
@@ -122,7 +124,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     const ticket = unwrap(await ticketRoom(c.env, { accountId, ticketId }).update({ accountId, ticketId }, patch, { kind: "agent", id: agentId }));
     return c.json({ ticket: publicTicket(ticket) });
   })
-  .post("/:id/replies", validate("param", TicketParam), validate("json", NewMessage), async (c) => {
+  .post("/:id/replies", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) => {
     const { accountId, agentId } = c.var.agent;
     const ticketId = c.req.valid("param").id;
     const room = ticketRoom(c.env, { accountId, ticketId });
@@ -139,7 +141,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     );
     return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);
   })
-  .post("/:id/notes", validate("param", TicketParam), validate("json", NewMessage), async (c) => {
+  .post("/:id/notes", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) => {
     const { accountId, agentId } = c.var.agent;
     const ticketId = c.req.valid("param").id;
     const result = unwrap(
