@@ -1,5 +1,6 @@
 import { openShards, parseShardConfig, type Shard } from "../schema/shards.ts";
 import { lookupAccountPlacement, type AccountPlacement } from "../schema/directory.ts";
+import { AccountMovingError } from "./account-moving.ts";
 import { ApiError } from "./http/errors.ts";
 import type { Env } from "./env.ts";
 
@@ -48,8 +49,7 @@ export async function accountShard(env: Env, accountId: string): Promise<Shard> 
   return shardAt(env, accountId, (await placementOf(env, accountId)).shardIndex);
 }
 
-/** Thrown to writers while their account is being moved; they keep their changes and retry. */
-export class AccountMovingError extends Error {}
+export { AccountMovingError };
 
 /** The shard to write an account's data to; throws AccountMovingError during a move. */
 export async function accountShardForWrite(env: Env, accountId: string): Promise<Shard> {

@@ -54,6 +54,17 @@ describe("npm run shards -- move", () => {
       return statuses;
     })();
 
+    // Writes the Worker makes itself (here: a private view) pause with a 503 during the copy.
+    const duringMove = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      const response = await fetch(`${stack.baseUrl}/api/views`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Mine", filter: { status: ["open"] } }),
+      });
+      return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+    })();
+
     const report = await moveAccountToShard(
       stack.shardUrls.map((url) => ({ url })),
       "acc_demo",
@@ -67,6 +78,9 @@ describe("npm run shards -- move", () => {
     expect(statuses.filter((status) => status !== 201)).toEqual([]);
 
     expect(report).toMatchObject({ from, to });
+    const paused = await duringMove;
+    expect(paused.status).toBe(503);
+    expect(paused.body.error?.code).toBe("ACCOUNT_MOVING");
     expect(Object.keys(report.rows).sort()).toEqual([...ACCOUNT_TABLES].sort());
     expect(report.rows.tickets).toBeGreaterThan(40);
     const placement = (await directory.execute("SELECT shard_index, moving_to_shard FROM accounts WHERE id = 'acc_demo'")).rows[0];

@@ -5,7 +5,7 @@ import { accountSettings } from "../../schema/tables.ts";
 import { constantTimeEqual } from "../auth/password.ts";
 import type { Env } from "../env.ts";
 import { ApiError } from "../http/errors.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 
 // Inbound webhooks (`POST /webhooks/:accountId/...`) carry the account's shared secret in
 // `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>` (or as the Basic-auth
@@ -107,6 +107,6 @@ export const requireWebhookSecret = createMiddleware<WebhookEnv>(async (c, next)
   if (!known.secret || presented.length === 0 || !matches) throw unauthorized();
   c.set("webhookAccountId", accountId);
   // Placement has its own short cache (an account may move between shards).
-  c.set("webhookShard", await accountShard(c.env, accountId));
+  c.set("webhookShard", await accountShardForWrite(c.env, accountId));
   await next();
 });

@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AccountMovingError } from "../account-moving.ts";
 import type { core } from "zod";
 
 // Every error leaves the Worker as `{ error: { code, message, fields? } }` with a precise
@@ -33,6 +34,11 @@ const HTTP_CODES: Partial<Record<number, string>> = {
 };
 
 export const handleError: ErrorHandler = (error, c) => {
+  // Writes pause while an account moves between shards (seconds); clients retry.
+  if (error instanceof AccountMovingError) {
+    c.header("Retry-After", "5");
+    return c.json(errorBody("ACCOUNT_MOVING", "this account is being moved; try again in a few seconds"), 503);
+  }
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.fields), error.status);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

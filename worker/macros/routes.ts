@@ -9,7 +9,7 @@ import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { TEMPLATE_PLACEHOLDER, ticketActionSchema } from "../rules/definition.ts";
 import { renderTemplate } from "../rules/engine.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 import { ticketRoom, unwrap } from "../tickets/rooms.ts";
 import { actionsToPatch } from "./apply.ts";
 
@@ -63,12 +63,12 @@ export const macroRoutes = new Hono<AuthedEnv>()
   .post("/", requireAdmin, validate("json", MacroInput), async (c) => {
     const { accountId } = c.var.agent;
     const macro = { id: newId("macro"), accountId, ...c.req.valid("json") };
-    await (await accountShard(c.env, accountId)).db.insert(macros).values(macro);
+    await (await accountShardForWrite(c.env, accountId)).db.insert(macros).values(macro);
     return c.json({ macro }, 201);
   })
   .patch("/:id", requireAdmin, validate("param", IdParam), validate("json", MacroPatch), async (c) => {
     const { accountId } = c.var.agent;
-    const updated = await (await accountShard(c.env, accountId)).db
+    const updated = await (await accountShardForWrite(c.env, accountId)).db
       .update(macros)
       .set(c.req.valid("json"))
       .where(and(eq(macros.accountId, accountId), eq(macros.id, c.req.valid("param").id)))
@@ -78,7 +78,7 @@ export const macroRoutes = new Hono<AuthedEnv>()
   })
   .delete("/:id", requireAdmin, validate("param", IdParam), async (c) => {
     const { accountId } = c.var.agent;
-    const deleted = await (await accountShard(c.env, accountId)).db
+    const deleted = await (await accountShardForWrite(c.env, accountId)).db
       .delete(macros)
       .where(and(eq(macros.accountId, accountId), eq(macros.id, c.req.valid("param").id)))
       .returning({ id: macros.id });

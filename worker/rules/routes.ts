@@ -6,7 +6,7 @@ import { requireAdmin, requireAgent, type AuthedEnv } from "../auth/middleware.t
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 import { RuleInput } from "./definition.ts";
 
 // Automation rules: admin-only configuration. Ticket rooms read them (cached ~30 s), so a
@@ -31,12 +31,12 @@ export const ruleRoutes = new Hono<AuthedEnv>()
   .post("/", validate("json", RuleInput), async (c) => {
     const { accountId } = c.var.agent;
     const rule = { id: newId("rule"), accountId, ...c.req.valid("json") };
-    await (await accountShard(c.env, accountId)).db.insert(rules).values(rule);
+    await (await accountShardForWrite(c.env, accountId)).db.insert(rules).values(rule);
     return c.json({ rule }, 201);
   })
   .patch("/:id", validate("param", IdParam), validate("json", RulePatch), async (c) => {
     const { accountId } = c.var.agent;
-    const updated = await (await accountShard(c.env, accountId)).db
+    const updated = await (await accountShardForWrite(c.env, accountId)).db
       .update(rules)
       .set(c.req.valid("json"))
       .where(and(eq(rules.accountId, accountId), eq(rules.id, c.req.valid("param").id)))
@@ -46,7 +46,7 @@ export const ruleRoutes = new Hono<AuthedEnv>()
   })
   .delete("/:id", validate("param", IdParam), async (c) => {
     const { accountId } = c.var.agent;
-    const deleted = await (await accountShard(c.env, accountId)).db
+    const deleted = await (await accountShardForWrite(c.env, accountId)).db
       .delete(rules)
       .where(and(eq(rules.accountId, accountId), eq(rules.id, c.req.valid("param").id)))
       .returning({ id: rules.id });

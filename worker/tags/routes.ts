@@ -8,7 +8,7 @@ import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 
 // The account's tag list. Every agent reads it (to tag tickets); creating, renaming and
 // deleting tags changes what everyone sees, so those are admin-only. Names are unique per
@@ -74,7 +74,7 @@ export const tagRoutes = new Hono<AuthedEnv>()
     const agent = c.var.agent;
     requireAdmin(agent);
     const body = c.req.valid("json");
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     await checkNameFree(db, agent.accountId, body.name);
     try {
       const [tag] = await db
@@ -92,7 +92,7 @@ export const tagRoutes = new Hono<AuthedEnv>()
     requireAdmin(agent);
     const { id } = c.req.valid("param");
     const patch = c.req.valid("json");
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     await tagOr404(db, agent.accountId, id);
     if (patch.name !== undefined) await checkNameFree(db, agent.accountId, patch.name, id);
     try {
@@ -112,7 +112,7 @@ export const tagRoutes = new Hono<AuthedEnv>()
     const agent = c.var.agent;
     requireAdmin(agent);
     const { id } = c.req.valid("param");
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     await tagOr404(db, agent.accountId, id);
     // The foreign key cascades too; deleting the links explicitly does not rely on it.
     await db.batch([

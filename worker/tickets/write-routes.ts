@@ -10,7 +10,7 @@ import { findOrCreateCustomer } from "../customers/find-or-create.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 import { ticketRoom, unwrap } from "./rooms.ts";
 
 // Ticket mutations. Every one goes through the ticket's room, its single writer; the
@@ -93,7 +93,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
   .post("/", ...writeGuards, validate("json", CreateTicket), async (c) => {
     const { accountId, agentId } = c.var.agent;
     const input = c.req.valid("json");
-    const shard = await accountShard(c.env, accountId);
+    const shard = await accountShardForWrite(c.env, accountId);
     await checkReferences(shard, accountId, input);
     const customer = await findOrCreateCustomer(shard, accountId, input.customer.email, input.customer.name);
     const ticketId = newId("ticket");

@@ -8,7 +8,7 @@ import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
-import { accountShard } from "../shards.ts";
+import { accountShard, accountShardForWrite } from "../shards.ts";
 import { ViewFilterInput } from "./filter.ts";
 
 // Inbox views: shared ones (owner_agent_id null) that every agent of the account sees and
@@ -122,7 +122,7 @@ export const viewRoutes = new Hono<AuthedEnv>()
     const body = c.req.valid("json");
     const ownerAgentId = body.shared ? null : agent.agentId;
     checkCanManage(agent, { ownerAgentId });
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     await checkFilterReferences(db, agent.accountId, body.filter);
     let position = body.position;
     if (position === undefined) {
@@ -139,7 +139,7 @@ export const viewRoutes = new Hono<AuthedEnv>()
     const agent = c.var.agent;
     const { id } = c.req.valid("param");
     const patch = c.req.valid("json");
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     const view = await visibleOr404(db, agent, id);
     checkCanManage(agent, view);
     if (patch.filter) await checkFilterReferences(db, agent.accountId, patch.filter);
@@ -154,7 +154,7 @@ export const viewRoutes = new Hono<AuthedEnv>()
   .delete("/:id", validate("param", ViewParam), async (c) => {
     const agent = c.var.agent;
     const { id } = c.req.valid("param");
-    const { db } = await accountShard(c.env, agent.accountId);
+    const { db } = await accountShardForWrite(c.env, agent.accountId);
     const view = await visibleOr404(db, agent, id);
     checkCanManage(agent, view);
     await db.delete(views).where(and(eq(views.accountId, agent.accountId), eq(views.id, id)));
