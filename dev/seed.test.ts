@@ -12,31 +12,13 @@ import { agents, TICKET_CHANNELS, TICKET_STATUSES } from "../schema/tables.ts";
 import { verifyPassword } from "../worker/auth/password.ts";
 import { DEMO_ACCOUNT_ID, DEMO_LOGINS, DEMO_PASSWORD, OTHER_ACCOUNT_ID, seedDemoStore } from "./seed.ts";
 import type { SeededAccount } from "./seed.ts";
+import { ACCOUNT_TABLES } from "../schema/move-account.ts";
 
 const NOW = Date.UTC(2025, 5, 15, 12, 0, 0);
 const DAY = 86_400_000;
 
-const TABLES = [
-  "accounts",
-  "agent_logins",
-  "agents",
-  "teams",
-  "team_members",
-  "customers",
-  "tickets",
-  "messages",
-  "tags",
-  "ticket_tags",
-  "views",
-  "macros",
-  "rules",
-  "help_articles",
-  "guidance",
-  "ai_settings",
-  "orders",
-  "billable_interactions",
-  "tickets_fts",
-];
+// Every table the seed fills: the directory, each account's tables, and the search index.
+const TABLES = ["accounts", "agent_logins", ...ACCOUNT_TABLES, "tickets_fts"];
 
 let dir: string;
 let shards: { index: number; url: string }[];

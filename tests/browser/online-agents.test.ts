@@ -2,30 +2,16 @@
 // host, migrations, seed, wrangler dev). Ben with two tabs is listed once; when Ben's context
 // closes, Ana's list drops him.
 
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack } from "../../dev/stack.ts";
-import { launchChromium } from "./chromium.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { DEMO_PASSWORD as PASSWORD, useBrowserStack } from "../support/stack-fixture.ts";
 
-const PASSWORD = "demo-password";
 const WAIT_MS = 15_000;
 
-let stack: Awaited<ReturnType<typeof startStack>> | undefined;
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const fixture = useBrowserStack();
 
 function appUrl(): string {
-  if (!stack) throw new Error("stack not started");
-  return new URL("/", stack.baseUrl).toString();
+  return new URL("/", fixture.stack().baseUrl).toString();
 }
 
 /** Logs in on a new tab of `context`; returns the page and the agent id it shows. */
@@ -63,7 +49,7 @@ async function onlineIds(page: Page): Promise<string[]> {
 
 describe("online agents", () => {
   it("two agents see each other, once per agent, and a closed context drops out", async () => {
-    if (!browser) throw new Error("browser not launched");
+    const browser = fixture.browser();
     const anaContext = await browser.newContext();
     const benContext = await browser.newContext();
     try {

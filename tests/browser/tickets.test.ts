@@ -3,32 +3,18 @@
 // internal note shown as bubbles, a reply and a note sent from the reply box, a status
 // change through the select, and all of it still there after a reload.
 
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack } from "../../dev/stack.ts";
-import { launchChromium } from "./chromium.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { DEMO_PASSWORD as PASSWORD, useBrowserStack } from "../support/stack-fixture.ts";
 
 const EMAIL = "ana@demo.shop";
-const PASSWORD = "demo-password";
 const WAIT_MS = 15_000;
 const SCREENSHOT = "/tmp/ticket-page.png";
 
-let stack: Awaited<ReturnType<typeof startStack>> | undefined;
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const fixture = useBrowserStack();
 
 function url(path: string): string {
-  if (!stack) throw new Error("stack not started");
-  return new URL(path, stack.baseUrl).toString();
+  return new URL(path, fixture.stack().baseUrl).toString();
 }
 
 // --- the API, as the test's own client ------------------------------------------------
@@ -116,7 +102,7 @@ async function backgroundOf(page: Page, selector: string): Promise<string> {
 
 describe("tickets in the agent app", () => {
   it("lists a view, opens a ticket as bubbles, sends a reply and a note, changes the status; all survive a reload", async () => {
-    if (!browser) throw new Error("browser not launched");
+    const browser = fixture.browser();
     const token = await apiLogin(EMAIL);
     const target = await findTicketWithNote(token);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });

@@ -1,26 +1,19 @@
 import { createClient } from "@libsql/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../dev/stack.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Stack } from "../../dev/stack.ts";
+import { login, useStack } from "../support/stack-fixture.ts";
 import { ACCOUNT_TABLES, moveAccountToShard } from "../../schema/move-account.ts";
 
 // Moving an account between shards while agents keep posting: the rooms hold their
 // outboxes during the move and flush to the new shard after the switch.
 
+const current = useStack();
 let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  const response = await fetch(`${stack.baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: "ana@demo.shop", password: "demo-password" }),
-  });
-  token = ((await response.json()) as { token: string }).token;
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
+  stack = current();
+  token = (await login(stack, "ana@demo.shop")).token;
 });
 
 function post(path: string, body: unknown): Promise<Response> {

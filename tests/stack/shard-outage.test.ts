@@ -1,6 +1,7 @@
 import { createClient } from "@libsql/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../dev/stack.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Stack } from "../../dev/stack.ts";
+import { login, useStack } from "../support/stack-fixture.ts";
 
 // The fault test: the shard host is down for 30 s while 1,000 messages are posted through
 // the API. Ticket rooms keep accepting them (each is committed to the room's own storage
@@ -11,21 +12,13 @@ const TICKETS = 10;
 const MESSAGES_PER_TICKET = 100;
 const OUTAGE_MS = 30_000;
 
+const current = useStack();
 let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  const response = await fetch(`${stack.baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: "ana@demo.shop", password: "demo-password" }),
-  });
-  token = ((await response.json()) as { token: string }).token;
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
+  stack = current();
+  token = (await login(stack, "ana@demo.shop")).token;
 });
 
 function post(path: string, body: unknown): Promise<Response> {

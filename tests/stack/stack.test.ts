@@ -1,35 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { CloseReason, InboxDoc, LivePath, PROTOCOL_VERSION } from "../../protocol/index.ts";
-import { startStack, type Stack } from "../../dev/stack.ts";
+import { login as loginTo, useStack } from "../support/stack-fixture.ts";
 
 // The real stack: the libSQL shard host on its files, migrations, the demo seed and the
 // Worker with its Durable Objects in workerd (wrangler dev), driven over HTTP and WebSocket.
 
-let stack: Stack;
+const current = useStack();
 
-beforeAll(async () => {
-  stack = await startStack();
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
-
-async function login(email: string): Promise<{ token: string; agent: { id: string; name: string } }> {
-  const response = await fetch(`${stack.baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password: "demo-password" }),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { token: string; agent: { id: string; name: string } };
+function login(email: string) {
+  return loginTo(current(), email);
 }
 
 function wsBase(): string {
-  return stack.baseUrl.replace(/^http/, "ws");
+  return current().baseUrl.replace(/^http/, "ws");
 }
 
 function provider(token: string, doc = new Y.Doc()): WebsocketProvider {
@@ -50,7 +36,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 describe("the local stack", () => {
   it("is healthy with every shard reachable", async () => {
-    const response = await fetch(`${stack.baseUrl}/health`);
+    const response = await fetch(`${current().baseUrl}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       ok: true,
@@ -64,7 +50,7 @@ describe("the local stack", () => {
 
   it("logs a demo agent in and answers /api/me from the shard", async () => {
     const { token, agent } = await login("ana@demo.shop");
-    const me = await fetch(`${stack.baseUrl}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    const me = await fetch(`${current().baseUrl}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { agent: { id: string; email: string } }).agent).toMatchObject({
       id: agent.id,
@@ -74,7 +60,7 @@ describe("the local stack", () => {
 
   it("serves the agent app, with index.html as the fallback for app routes", async () => {
     for (const path of ["/", "/tickets/123"]) {
-      const response = await fetch(`${stack.baseUrl}${path}`);
+      const response = await fetch(`${current().baseUrl}${path}`);
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toContain("text/html");
       expect(await response.text()).toContain("<script");
