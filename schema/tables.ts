@@ -306,6 +306,8 @@ export const tickets = sqliteTable(
   },
   (t) => [
     index("tickets_account_status_updated_idx").on(t.accountId, t.status, t.updatedAt),
+    // The unfiltered inbox list pages by (updated_at, id) within an account.
+    index("tickets_account_updated_id_idx").on(t.accountId, t.updatedAt, t.id),
     index("tickets_account_assignee_status_idx").on(t.accountId, t.assigneeId, t.status),
     index("tickets_account_team_status_idx").on(t.accountId, t.teamId, t.status),
     index("tickets_account_customer_idx").on(t.accountId, t.customerId),

@@ -1,0 +1,1 @@
+CREATE INDEX `tickets_account_updated_id_idx` ON `tickets` (`account_id`,`updated_at`,`id`);
