@@ -27,37 +27,51 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import {
+  AGENT_ROLES,
+  AGENT_AVAILABILITIES,
+  TICKET_CHANNELS,
+  TICKET_STATUSES,
+  TICKET_PRIORITIES,
+  AI_STATES,
+  MESSAGE_AUTHOR_KINDS,
+  RULE_EVENTS,
+  ORDER_STATUSES,
+  type AgentRole,
+  type AgentAvailability,
+  type TicketChannel,
+  type TicketStatus,
+  type TicketPriority,
+  type AiState,
+  type MessageAuthorKind,
+  type RuleEvent,
+  type OrderStatus,
+} from "./values.ts";
 
 // ---------------------------------------------------------------------------------------
 // Value lists (reuse these in zod schemas and the UI instead of redefining them)
 
-export const AGENT_ROLES = ["admin", "agent"] as const;
-export type AgentRole = (typeof AGENT_ROLES)[number];
-
-export const AGENT_AVAILABILITIES = ["available", "busy", "away"] as const;
-export type AgentAvailability = (typeof AGENT_AVAILABILITIES)[number];
-
-export const TICKET_CHANNELS = ["chat", "email", "sms", "api"] as const;
-export type TicketChannel = (typeof TICKET_CHANNELS)[number];
-
-export const TICKET_STATUSES = ["open", "pending", "snoozed", "closed"] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-
-export const TICKET_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
-
-/** none: AI not involved; thinking: drafting; answered: replied, waiting; handed_over: to a human; resolved: AI closed it. */
-export const AI_STATES = ["none", "thinking", "answered", "handed_over", "resolved"] as const;
-export type AiState = (typeof AI_STATES)[number];
-
-export const MESSAGE_AUTHOR_KINDS = ["customer", "agent", "ai", "system"] as const;
-export type MessageAuthorKind = (typeof MESSAGE_AUTHOR_KINDS)[number];
-
-export const RULE_EVENTS = ["ticket_created", "message_received", "ticket_updated", "ticket_assigned"] as const;
-export type RuleEvent = (typeof RULE_EVENTS)[number];
-
-export const ORDER_STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+// Value lists live in values.ts (importable without drizzle); re-exported here.
+export {
+  AGENT_ROLES,
+  AGENT_AVAILABILITIES,
+  TICKET_CHANNELS,
+  TICKET_STATUSES,
+  TICKET_PRIORITIES,
+  AI_STATES,
+  MESSAGE_AUTHOR_KINDS,
+  RULE_EVENTS,
+  ORDER_STATUSES,
+  type AgentRole,
+  type AgentAvailability,
+  type TicketChannel,
+  type TicketStatus,
+  type TicketPriority,
+  type AiState,
+  type MessageAuthorKind,
+  type RuleEvent,
+  type OrderStatus,
+};
 
 /** Name of the FTS5 virtual table created by the `search_fts` migration. */
 export const TICKETS_FTS_TABLE = "tickets_fts";

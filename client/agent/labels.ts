@@ -1,15 +1,16 @@
-// Display labels for the ticket value lists. The canonical lists live in schema/tables.ts,
-// but that module pulls drizzle-orm into a browser bundle, so the client keeps its own copy
-// of the few values it shows. Unknown values (a newer server) are shown as they come.
+// Display labels for the schema's value lists (schema/values.ts, shared with the server).
+// Unknown values (a newer server) are shown as they come.
+import {
+  TICKET_PRIORITIES,
+  TICKET_STATUSES,
+  type OrderStatus,
+  type TicketChannel,
+  type TicketPriority,
+  type TicketStatus,
+} from "../../schema/values.ts";
 
-export const TICKET_STATUSES = ["open", "pending", "snoozed", "closed"] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-
-export const TICKET_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
-
-export const TICKET_CHANNELS = ["chat", "email", "sms", "api"] as const;
-export type TicketChannel = (typeof TICKET_CHANNELS)[number];
+export { TICKET_PRIORITIES, TICKET_STATUSES };
+export type { TicketChannel, TicketPriority, TicketStatus };
 
 const STATUS_LABELS: Record<TicketStatus, string> = {
   open: "Open",
@@ -32,7 +33,7 @@ const CHANNEL_LABELS: Record<TicketChannel, string> = {
   api: "API",
 };
 
-const ORDER_STATUS_LABELS: Record<string, string> = {
+const ORDER_STATUS_LABELS: Record<OrderStatus, string> = {
   pending: "Pending",
   paid: "Paid",
   shipped: "Shipped",
