@@ -51,6 +51,7 @@ import type {
   TicketPriority,
   TicketStatus,
 } from "../schema/tables.ts";
+import { prng } from "./prng.ts";
 
 export const DEMO_ACCOUNT_ID = "acc_demo";
 export const OTHER_ACCOUNT_ID = "acc_other";
@@ -95,18 +96,6 @@ const MINUTE = 60_000;
 
 // ---------------------------------------------------------------------------------------
 // Deterministic randomness
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   readonly next: () => number;

@@ -11,6 +11,7 @@ import { tickets, type TicketStatus } from "../../schema/tables.ts";
 import { indexMessageStatement, indexTicketStatement } from "../../worker/search/search-index.ts";
 import { queryTicketPage } from "../../worker/search/search.ts";
 import { viewFilterCondition } from "../../worker/views/filter.ts";
+import { prng } from "../../dev/prng.ts";
 
 // Search benchmark: ticket search latency on one shard holding one account with 100,000
 // tickets (~3 messages each), through the same query function as GET /api/tickets?q=
@@ -42,16 +43,6 @@ const BASELINE = Number(args.baseline);
 // ---------------------------------------------------------------------------------------
 // Data: a seeded PRNG and a store's vocabulary
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(42);
 const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -1,7 +1,7 @@
 import { createClient } from "@libsql/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Stack } from "../../dev/stack.ts";
-import { login, useStack } from "../support/stack-fixture.ts";
+import { login, postTickets, useStack } from "../support/stack-fixture.ts";
 import { ACCOUNT_TABLES, moveAccountToShard } from "../../schema/move-account.ts";
 
 // Moving an account between shards while agents keep posting: the rooms hold their
@@ -17,11 +17,7 @@ beforeAll(async () => {
 });
 
 function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${stack.baseUrl}/api/tickets${path}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  return postTickets(stack, token, path, body);
 }
 
 describe("npm run shards -- move", () => {

@@ -1,7 +1,7 @@
 import { createClient } from "@libsql/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Stack } from "../../dev/stack.ts";
-import { login, useStack } from "../support/stack-fixture.ts";
+import { login, postTickets, useStack } from "../support/stack-fixture.ts";
 
 // The fault test: the shard host is down for 30 s while 1,000 messages are posted through
 // the API. Ticket rooms keep accepting them (each is committed to the room's own storage
@@ -22,11 +22,7 @@ beforeAll(async () => {
 });
 
 function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${stack.baseUrl}/api/tickets${path}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  return postTickets(stack, token, path, body);
 }
 
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {

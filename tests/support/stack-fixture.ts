@@ -57,3 +57,12 @@ export async function login(stack: Stack, email: string): Promise<Session> {
   if (response.status !== 200) throw new Error(`login as ${email} failed: HTTP ${response.status}`);
   return (await response.json()) as Session;
 }
+
+/** POSTs JSON to the stack's ticket API as a signed-in agent. */
+export function postTickets(stack: Stack, token: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${stack.baseUrl}/api/tickets${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
