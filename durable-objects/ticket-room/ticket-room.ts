@@ -38,6 +38,8 @@ export class TicketRoom extends DurableObject<Env> {
   private flushing: Promise<void> | null = null;
   private flushRequested = false;
   private readonly ruleContext = new RuleContextCache();
+  /** Whether a flush failure is on record; read from storage once after a wake. */
+  private failing: boolean | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -265,8 +267,12 @@ export class TicketRoom extends DurableObject<Env> {
         while (await this.flushOnce()) {
           // keep draining
         }
-        this.store.setMeta("flush_failures", null);
-        this.store.setMeta("retry_at", null);
+        // Most flushes follow no failure: skip two storage writes per flush then.
+        if (this.failureRecorded()) {
+          this.store.setMeta("flush_failures", null);
+          this.store.setMeta("retry_at", null);
+          this.failing = false;
+        }
       } catch (error) {
         await this.scheduleRetry(error);
         return;
@@ -292,6 +298,11 @@ export class TicketRoom extends DurableObject<Env> {
     return entries.length === FLUSH_BATCH;
   }
 
+  private failureRecorded(): boolean {
+    this.failing ??= this.store.meta("flush_failures") !== null;
+    return this.failing;
+  }
+
   /** Hands queued outbound email/SMS to the provider; a failure leaves them queued for the next flush. */
   private async dispatchDeliveries(ticket: TicketRecord, shard: Shard): Promise<void> {
     try {
@@ -315,6 +326,7 @@ export class TicketRoom extends DurableObject<Env> {
   private async scheduleRetry(error: unknown): Promise<void> {
     const failures = Number(this.store.meta("flush_failures") ?? "0") + 1;
     this.store.setMeta("flush_failures", String(failures));
+    this.failing = true;
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
     console.warn(`ticket room: flush failed (${failures}x), retrying in ${delay} ms:`, String(error));
     await this.armAlarm(Date.now() + delay);

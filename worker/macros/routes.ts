@@ -10,7 +10,7 @@ import { validate } from "../http/validate.ts";
 import { TEMPLATE_PLACEHOLDER, ticketActionSchema } from "../rules/definition.ts";
 import { renderTemplate } from "../rules/engine.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
-import { ticketRoom, unwrap } from "../tickets/rooms.ts";
+import { publicTicket, ticketRoom, unwrap } from "../tickets/rooms.ts";
 import { actionsToPatch } from "./apply.ts";
 
 // Macros: canned replies with variables, plus actions on the ticket. Every agent may list
@@ -125,6 +125,5 @@ export const macroApplyRoutes = new Hono<AuthedEnv>()
       ).message;
     }
     const updated = Object.keys(patch).length > 0 ? unwrap(await room.update(ref, patch, { kind: "agent", id: agentId })) : unwrap(await room.ticket(ref));
-    const { messageCount: _messageCount, ...publicTicket } = updated;
-    return c.json({ ticket: publicTicket, message, body }, 201);
+    return c.json({ ticket: publicTicket(updated), message, body }, 201);
   });

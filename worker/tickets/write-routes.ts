@@ -1,7 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import type { MessageRecord, TicketRecord } from "../../durable-objects/ticket-room/ticket-record.ts";
 import { agents, newId, tags, teams, TICKET_PRIORITIES, TICKET_STATUSES } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
 import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
@@ -11,7 +10,7 @@ import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
-import { ticketRoom, unwrap } from "./rooms.ts";
+import { publicTicket, ticketRoom, unwrap } from "./rooms.ts";
 
 // Ticket mutations. Every one goes through the ticket's room, its single writer; the
 // Worker only validates, checks references against the account, and translates results.
@@ -76,15 +75,6 @@ async function checkReferences(
   if (Object.keys(fields).length > 0) throw new ApiError(400, "VALIDATION_FAILED", "the request has invalid fields", fields);
 }
 
-function publicTicket(ticket: TicketRecord) {
-  const { messageCount: _messageCount, ...rest } = ticket;
-  return rest;
-}
-
-function publicMessage(message: MessageRecord) {
-  return message;
-}
-
 // Per route rather than `.use()`: several sub-apps share the /api/tickets prefix, and a
 // sub-app's `.use()` would run for all of their requests (verifying the token again each time).
 const writeGuards = [requireAgent, limitBody(MAX_BODY_BYTES)] as const;
@@ -114,7 +104,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
         { kind: "agent", id: agentId },
       ),
     );
-    return c.json({ ticket: publicTicket(result.ticket), message: result.message && publicMessage(result.message) }, 201);
+    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
   })
   .patch("/:id", ...writeGuards, validate("param", TicketParam), validate("json", UpdateTicket), async (c) => {
     const { accountId, agentId } = c.var.agent;
@@ -139,7 +129,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
         delivery,
       ),
     );
-    return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);
+    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
   })
   .post("/:id/notes", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) => {
     const { accountId, agentId } = c.var.agent;
@@ -151,5 +141,5 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
         { kind: "agent", id: agentId },
       ),
     );
-    return c.json({ ticket: publicTicket(result.ticket), message: publicMessage(result.message) }, 201);
+    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
   });
