@@ -46,6 +46,12 @@ export async function lookupAccountShard(directoryDb: AnyShardDb, accountId: str
   return rows[0]?.shardIndex ?? null;
 }
 
+/**
+ * How long a reader may keep a placement it looked up. A mover waits longer than this after
+ * marking an account, so that no writer still uses the old placement when the copy starts.
+ */
+export const PLACEMENT_TTL_MS = 10_000;
+
 export type AccountPlacement = { shardIndex: number; movingToShard: number | null };
 
 /** Where an account lives, and whether it is being moved (writers then hold their changes). */

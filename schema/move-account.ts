@@ -14,7 +14,7 @@
 // Node-side (the node build of @libsql/client); not Workers-safe.
 import { createClient, type Client, type InStatement } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
-import { lookupAccountPlacement, markAccountMoving, moveAccount } from "./directory.ts";
+import { lookupAccountPlacement, markAccountMoving, moveAccount, PLACEMENT_TTL_MS } from "./directory.ts";
 import type { ShardConnection } from "./shards.ts";
 import { reindexAccountStatements } from "../worker/search/search-index.ts";
 
@@ -77,7 +77,7 @@ export async function moveAccountToShard(
 
     await markAccountMoving(directory, accountId, target);
     log(`marked ${accountId} as moving ${from} → ${target}; waiting for writers to settle`);
-    await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 15_000));
+    await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? PLACEMENT_TTL_MS + 5_000));
     try {
       const source = clients[from]!;
       const destination = clients[target]!;

@@ -1,5 +1,5 @@
 import { openShards, parseShardConfig, type Shard } from "../schema/shards.ts";
-import { lookupAccountPlacement, type AccountPlacement } from "../schema/directory.ts";
+import { lookupAccountPlacement, PLACEMENT_TTL_MS, type AccountPlacement } from "../schema/directory.ts";
 import { AccountMovingError } from "./account-moving.ts";
 import { ApiError } from "./http/errors.ts";
 import type { Env } from "./env.ts";
@@ -22,10 +22,8 @@ export function directoryShard(env: Env): Shard {
   return shard;
 }
 
-// The directory changes only when an account moves; a short cache keeps a lookup off
-// every request while letting a move take effect within seconds. A mover waits longer
-// than this after marking an account before it copies anything (see schema/move-account.ts).
-export const PLACEMENT_TTL_MS = 10_000;
+// The directory changes only when an account moves; a short cache (PLACEMENT_TTL_MS) keeps
+// a lookup off every request while letting a move take effect within seconds.
 const placements = new Map<string, { placement: AccountPlacement; until: number }>();
 
 async function placementOf(env: Env, accountId: string): Promise<AccountPlacement> {

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll } from "vitest";
 import type { Browser } from "playwright-core";
+import { DEMO_PASSWORD } from "../../dev/seed.ts";
 import { startStack, type Stack } from "../../dev/stack.ts";
 import { launchChromium } from "../browser/chromium.ts";
 
 // Shared set-up for tests against the real local stack (and, for browser tests, Chromium):
 // started once per file, stopped after it.
 
-export const DEMO_PASSWORD = "demo-password";
+export { DEMO_PASSWORD };
 
 export interface Session {
   token: string;
