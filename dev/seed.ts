@@ -9,12 +9,10 @@
 // Content is generated from a seeded PRNG, so runs are reproducible; timestamps are
 // relative to `options.now` (default: the current time), spread over the last 30 days.
 import { createClient } from "@libsql/client";
-import type { InStatement } from "@libsql/client";
-import { eq, sql, type SQL } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/libsql";
 import { hashPassword } from "../worker/auth/password.ts";
-import { reindexAccountStatements } from "../worker/search/search-index.ts";
 import { registerAccount, registerLogin } from "../schema/directory.ts";
 import type { AnyShardDb, ShardConnection } from "../schema/shards.ts";
 import {
@@ -916,18 +914,6 @@ async function buildOtherStore(now: number): Promise<AccountRows> {
 // ---------------------------------------------------------------------------------------
 // Writing
 
-/** A libSQL statement with positional `?` arguments as drizzle SQL, to run inside a drizzle batch. */
-function drizzleSql(statement: InStatement): SQL {
-  if (typeof statement === "string") return sql.raw(statement);
-  const args = statement.args ?? [];
-  if (!Array.isArray(args)) throw new Error("drizzleSql takes positional arguments only");
-  const parts = statement.sql.split("?");
-  if (parts.length !== args.length + 1) throw new Error(`statement has ${parts.length - 1} placeholders for ${args.length} arguments`);
-  const chunks: SQL[] = [sql.raw(parts[0]!)];
-  args.forEach((arg, i) => chunks.push(sql`${arg}`, sql.raw(parts[i + 1]!)));
-  return sql.join(chunks);
-}
-
 /** Inserts every row of one account in a single atomic batch. */
 async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
   const statements: BatchItem<"sqlite">[] = [];
@@ -949,12 +935,7 @@ async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
   if (rows.aiSettings.length) statements.push(db.insert(aiSettings).values(rows.aiSettings));
   if (rows.accountSettings.length) statements.push(db.insert(accountSettings).values(rows.accountSettings));
   if (rows.billableInteractions.length) statements.push(db.insert(billableInteractions).values(rows.billableInteractions));
-  // Full-text index (worker/search/search-index.ts): one row per ticket (subject, customer)
-  // and one per message (body), keyed by the source rows' rowids, built from the rows above.
-  const accountId = rows.tickets[0]?.accountId;
-  if (accountId !== undefined) {
-    for (const statement of reindexAccountStatements(accountId)) statements.push(db.run(drizzleSql(statement)));
-  }
+  // The shard's search triggers index tickets and messages as they are inserted.
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
 }

@@ -4,8 +4,8 @@
 //    (their flush refuses to write while the mark is set) and keep accepting changes.
 // 2. Wait out the Workers' placement cache, so no writer still uses the old placement.
 // 3. Copy every row of the account, table by table in foreign-key order, into the target
-//    (after clearing any leftovers of an earlier, interrupted attempt), and rebuild its
-//    search index there (FTS rowids are per shard, so index rows are not copied).
+//    (after clearing any leftovers of an earlier, interrupted attempt). Index rows are not
+//    copied (FTS rowids are per shard): the target's search triggers index what is copied.
 // 4. Verify row counts table by table; on a mismatch, clear the mark and fail.
 // 5. Switch the directory and clear the mark: the held outboxes flush to the new shard.
 // The source keeps its copy (reads may still hit it until caches expire); delete it
@@ -16,7 +16,6 @@ import { createClient, type Client, type InStatement } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { lookupAccountPlacement, markAccountMoving, moveAccount, PLACEMENT_TTL_MS } from "./directory.ts";
 import type { ShardConnection } from "./shards.ts";
-import { reindexAccountStatements } from "../worker/search/search-index.ts";
 
 /** Account-owned tables, parents before children. The directory tables are not moved. */
 export const ACCOUNT_TABLES = [
@@ -87,7 +86,6 @@ export async function moveAccountToShard(
         rows[table] = await copyTable(source, destination, table, accountId);
         log(`copied ${rows[table]} rows of ${table}`);
       }
-      await destination.batch(reindexAccountStatements(accountId), "write");
       for (const table of ACCOUNT_TABLES) {
         const [a, b] = await Promise.all([countRows(source, table, accountId), countRows(destination, table, accountId)]);
         if (a !== b) throw new Error(`verification failed: ${table} has ${a} rows on shard ${from} but ${b} on shard ${target}`);

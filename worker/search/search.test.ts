@@ -1,7 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReadFixture, type ReadFixture } from "../test-support/read-fixture.ts";
-import { indexMessageStatement, indexTicketStatement } from "./search-index.ts";
 import { queryTicketPage, searchTerms, SearchQueryError, type SearchWindow } from "./search.ts";
 
 // queryTicketPage's search window (see search.ts, "Cost control"), with words no other
@@ -40,8 +39,6 @@ beforeAll(async () => {
               VALUES (?, ?, ?, 'customer', ?, 'email', 1, ?)`,
         args: [`msg_${fx.accountId}_${key}`, fx.accountId, id, body, at],
       },
-      indexMessageStatement(`msg_${fx.accountId}_${key}`),
-      indexTicketStatement(id, fx.accountId),
     );
   });
   await fx.shard.client.batch(statements, "write");
@@ -131,8 +128,6 @@ describe("the search window", () => {
                     VALUES (?, ?, ?, 'customer', ?, 'email', 1, ?)`,
               args: [`msg_${fx.accountId}_late`, fx.accountId, late, `late ${A} ${A}`, Date.now()],
             },
-            indexMessageStatement(`msg_${fx.accountId}_late`),
-            indexTicketStatement(late, fx.accountId),
           ],
           "write",
         );

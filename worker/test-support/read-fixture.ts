@@ -4,7 +4,7 @@ import { registerAccount } from "../../schema/directory.ts";
 import type { Shard } from "../../schema/shards.ts";
 import type { AgentRole, TicketChannel, TicketPriority, TicketStatus } from "../../schema/tables.ts";
 import type { AgentIdentity } from "../auth/identity.ts";
-import { indexMessageStatement, indexTicketStatement, reindexAccountStatements } from "../search/search-index.ts";
+import { reindexAccountStatements } from "../search/search-index.ts";
 import { directoryShard, shardsOf } from "../shards.ts";
 import { readApp } from "./read-app.ts";
 import { tokenFor } from "./live-client.ts";
@@ -167,9 +167,7 @@ export async function createReadFixture(label: string): Promise<ReadFixture> {
         args: [m.id, accountId, t.id, m.isInternalNote ? "agent" : "customer", m.isInternalNote ? agent.agentId : t.customerId, m.body,
           m.isInternalNote ? 1 : 0, t.channel, k + 1, t.createdAt + k * 60_000],
       });
-      statements.push(indexMessageStatement(m.id));
     });
-    statements.push(indexTicketStatement(t.id, accountId));
   }
   await shard.client.batch(statements, "write");
 
