@@ -53,21 +53,26 @@ export class AccountHub extends DurableObject<Env> {
   }
 
   /**
-   * Ticket rooms report each change once it is on the shard. Reports are applied per ticket
+   * Ticket rooms' changes, reported by the AccountWriter once on the shard (many tickets per
+   * call, one storage transaction). Reports are applied per ticket
    * only when newer than what the hub holds, so duplicates and out-of-order arrivals are
    * harmless; live counts (next step) are derived from this index.
    */
   async reportTicketChanges(changes: TicketChangeReport<TicketRecord>[]): Promise<void> {
-    for (const change of changes) {
-      this.ctx.storage.sql.exec(
-        `INSERT INTO ticket_index (ticket_id, version, ticket) VALUES (?, ?, ?)
-         ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version, ticket = excluded.ticket
-         WHERE excluded.version > ticket_index.version`,
-        change.ticketId,
-        change.version,
-        JSON.stringify(change.after),
-      );
-    }
+    this.ctx.storage.transactionSync(() => {
+      for (const change of changes) this.indexTicket(change);
+    });
+  }
+
+  private indexTicket(change: TicketChangeReport<TicketRecord>): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO ticket_index (ticket_id, version, ticket) VALUES (?, ?, ?)
+       ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version, ticket = excluded.ticket
+       WHERE excluded.version > ticket_index.version`,
+      change.ticketId,
+      change.version,
+      JSON.stringify(change.after),
+    );
   }
 
   /** The newest version of a ticket the hub has been told about (tests, diagnostics). */

@@ -1,10 +1,12 @@
 import type { AccountHub } from "../durable-objects/account-hub.ts";
+import type { AccountWriter } from "../durable-objects/account-writer.ts";
 import type { TicketRoom } from "../durable-objects/ticket-room/ticket-room.ts";
 
 /** Every binding the Worker and its Durable Objects see, typed in one place. */
 export interface Env {
   ACCOUNT_HUB: DurableObjectNamespace<AccountHub>;
   TICKET_ROOM: DurableObjectNamespace<TicketRoom>;
+  ACCOUNT_WRITER: DurableObjectNamespace<AccountWriter>;
   ASSETS: Fetcher;
   /** Comma-separated libSQL URLs, shard 0 first (shard 0 also holds the directory). */
   SHARD_URLS: string;

@@ -9,6 +9,13 @@ export type RoomFailureCode = "NOT_FOUND" | "CONFLICT" | "UNAVAILABLE";
 
 export type RoomResult<T> = { ok: true; value: T } | { ok: false; code: RoomFailureCode; message: string };
 
+/** One message of the bulk API, as the Worker hands it to the room. */
+export interface AgentMessageInput {
+  id: string;
+  body: string;
+  isInternalNote: boolean;
+}
+
 /** The room's name: one room per ticket per account. */
 export function roomName(ref: TicketRef): string {
   return `${ref.accountId}:${ref.ticketId}`;

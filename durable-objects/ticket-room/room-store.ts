@@ -1,7 +1,7 @@
 import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 // The room's own SQLite: the current ticket and the outbox of changes not yet on the shard
-// (or not yet reported to the AccountHub). A change and its outbox entry are written in one
+// and reported to the AccountHub. A change and its outbox entry are written in one
 // transaction, so a crash can lose neither one without the other.
 
 export interface OutboundDeliveryRequest {
@@ -28,17 +28,14 @@ export interface OutboxEntry {
   delivery: OutboundDeliveryRequest | null;
   /** An automatic reply was sent to this customer at this time (rules throttle on it). */
   autoReply?: { customerId: string; at: number } | null;
-  /** Set once the entry is on the shard; the entry is deleted once the hub has it too. */
-  flushed: boolean;
 }
 
-export type NewOutboxEntry = Omit<OutboxEntry, "seq" | "flushed">;
+export type NewOutboxEntry = Omit<OutboxEntry, "seq">;
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
   seq: number;
   version: number;
   payload: string;
-  flushed: number;
 }
 
 export class RoomStore {
@@ -51,8 +48,7 @@ export class RoomStore {
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       version INTEGER NOT NULL,
-      payload TEXT NOT NULL,
-      flushed INTEGER NOT NULL DEFAULT 0)`);
+      payload TEXT NOT NULL)`);
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     // Messages this room has written, by id: a re-delivered webhook or a retried request
     // carrying the same message id must not add the message twice.
@@ -99,14 +95,19 @@ export class RoomStore {
     this.cached = entry.after;
   }
 
+  /** Runs several commits as one transaction (one storage commit); commits inside nest as savepoints. */
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
   /** The oldest `limit` outbox entries, in commit order. */
   pending(limit: number): OutboxEntry[] {
     return this.storage.sql
-      .exec<OutboxRow>("SELECT seq, version, payload, flushed FROM outbox ORDER BY seq LIMIT ?", limit)
+      .exec<OutboxRow>("SELECT seq, version, payload FROM outbox ORDER BY seq LIMIT ?", limit)
       .toArray()
       .map((row) => {
         const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply">;
-        return { seq: row.seq, version: row.version, flushed: row.flushed === 1, ...payload };
+        return { seq: row.seq, version: row.version, ...payload };
       });
   }
 
@@ -120,12 +121,9 @@ export class RoomStore {
     return this.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
   }
 
-  markFlushed(throughSeq: number): void {
-    this.storage.sql.exec("UPDATE outbox SET flushed = 1 WHERE seq <= ?", throughSeq);
-  }
-
+  /** Drops entries that are on the shard and reported. */
   remove(throughSeq: number): void {
-    this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ? AND flushed = 1", throughSeq);
+    this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", throughSeq);
   }
 
   meta(key: string): string | null {

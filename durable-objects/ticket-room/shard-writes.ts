@@ -1,5 +1,4 @@
 import type { InStatement } from "@libsql/client/web";
-import { indexMessageStatement, indexTicketStatement } from "../../worker/search/search-index.ts";
 import type { OutboundDeliveryRequest, OutboxEntry } from "./room-store.ts";
 import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
@@ -8,6 +7,7 @@ import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 // by id), so a flush that fails halfway or is retried after a timeout is always safe.
 // References to agents, teams and tags go through sub-selects: one deleted in the meantime
 // becomes null/absent instead of a foreign-key error that would wedge the outbox forever.
+// The search index needs no statements here: the shard's triggers index what is written.
 
 export function ticketUpsert(ticket: TicketRecord): InStatement {
   return {
@@ -85,16 +85,16 @@ export function messageInsert(message: MessageRecord): InStatement {
 
 /** The statements for a run of outbox entries, in an order foreign keys accept. */
 export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] {
+  const first = entries[0];
   const last = entries.at(-1);
-  if (!last) return [];
+  if (!first || !last) return [];
   // Only the newest snapshot of the ticket matters; every message must land.
-  const statements: InStatement[] = [
-    ticketUpsert(last.after),
-    ...ticketTagsReplace(last.after),
-    indexTicketStatement(last.after.id, last.after.accountId),
-  ];
+  const statements: InStatement[] = [ticketUpsert(last.after)];
+  // Entries leave the outbox only once on the shard, so the first one's `before` is what the
+  // shard holds: unchanged tags need no rewrite (a creation has no `before` and writes them).
+  if (!first.before || !sameTags(first.before.tagIds, last.after.tagIds)) statements.push(...ticketTagsReplace(last.after));
   for (const entry of entries) {
-    if (entry.message) statements.push(messageInsert(entry.message), indexMessageStatement(entry.message.id));
+    if (entry.message) statements.push(messageInsert(entry.message));
     if (entry.autoReply) {
       statements.push({
         sql: `INSERT INTO auto_reply_log (account_id, customer_id, last_sent_at) VALUES (?, ?, ?)
@@ -105,6 +105,10 @@ export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] 
     if (entry.delivery) statements.push(deliveryInsert(entry.after, entry.delivery, entry.message?.createdAt ?? entry.after.updatedAt));
   }
   return statements;
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((tag, i) => tag === b[i]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env.ts";
-import { accountShard, accountShardForWrite } from "../../worker/shards.ts";
+import { accountShard } from "../../worker/shards.ts";
 import { loadTicketFromShard } from "./shard-reads.ts";
 import { shardStatements } from "./shard-writes.ts";
 import { RoomStore, type OutboundDeliveryRequest, type OutboxEntry } from "./room-store.ts";
@@ -15,11 +15,10 @@ import {
   type TicketPatch,
   type TicketRecord,
 } from "./ticket-record.ts";
-import type { RoomResult, TicketRef } from "./room-api.ts";
+import type { AgentMessageInput, RoomResult, TicketRef } from "./room-api.ts";
 import { lastAutoReplyAt, RuleContextCache } from "./rule-context.ts";
 import { runRules, type RuleOutcome, type RunRulesInput } from "../../worker/rules/engine.ts";
-import { deliveryFor, deliveryProviderFor, dispatchQueuedDeliveries } from "../../worker/channels/delivery.ts";
-import type { Shard } from "../../schema/shards.ts";
+import { deliveryFor, deliveryProviderFor, dispatchQueuedDeliveries, replyDeliveryFor } from "../../worker/channels/delivery.ts";
 import { newId, type RuleEvent } from "../../schema/tables.ts";
 
 const FLUSH_BATCH = 500;
@@ -28,10 +27,11 @@ const RETRY_MAX_MS = 15_000;
 
 /**
  * One per ticket (`idFromName(accountId:ticketId)`): the single writer of its ticket.
- * Every change is committed to the room's SQLite with an outbox entry, then flushed to the
- * account's shard with idempotent statements and reported to the AccountHub; a flush that
- * fails is retried from the alarm with backoff, so a shard outage delays persistence and
- * never loses a change.
+ * Every change is committed to the room's SQLite with an outbox entry, then flushed as
+ * idempotent statements through the account's AccountWriter (which batches many rooms into
+ * one shard request and reports what landed to the AccountHub); a flush that fails is
+ * retried from the alarm with backoff, so a shard outage delays persistence and never loses
+ * a change.
  */
 export class TicketRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
@@ -88,17 +88,46 @@ export class TicketRoom extends DurableObject<Env> {
     input: NewMessageInput,
     actor: Actor,
     delivery: Omit<OutboundDeliveryRequest, "messageId"> | null = null,
-  ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord }>> {
+  ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord; duplicate: boolean }>> {
     const current = await this.current(ref);
     if (!current.ok) return current;
+    // A re-delivered webhook or retried request carrying a message id this room already wrote.
     const known = this.store.message(input.id);
-    if (known) return { ok: true, value: { ticket: current.value, message: known } };
+    if (known) return { ok: true, value: { ticket: current.value, message: known, duplicate: true } };
     const result = this.commitMessage(current.value, input, delivery, Date.now());
     if (result.message.authorKind === "customer" && !result.message.isInternalNote) {
       await this.applyRules(["message_received"], actor, result.message);
     }
     this.requestFlush();
-    return { ok: true, value: { ticket: this.store.ticket()!, message: result.message } };
+    return { ok: true, value: { ticket: this.store.ticket()!, message: result.message, duplicate: false } };
+  }
+
+  /**
+   * Several agent messages (public replies and internal notes) in one call: committed in one
+   * transaction, in order, and flushed together (the bulk API). Replies on email and SMS
+   * tickets get their outbound delivery here, as a single reply does.
+   */
+  async addAgentMessages(
+    ref: TicketRef,
+    items: readonly AgentMessageInput[],
+    agentId: string,
+  ): Promise<RoomResult<{ ticket: TicketRecord; messages: MessageRecord[] }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const provider = deliveryProviderFor(this.env).name;
+    const now = Date.now();
+    const messages = this.store.transaction(() => {
+      let ticket = current.value;
+      return items.map((item) => {
+        const delivery = item.isInternalNote ? null : replyDeliveryFor(ticket, item.body, provider);
+        const input: NewMessageInput = { id: item.id, authorKind: "agent", authorId: agentId, body: item.body, isInternalNote: item.isInternalNote };
+        const committed = this.commitMessage(ticket, input, delivery, now);
+        ticket = committed.ticket;
+        return committed.message;
+      });
+    });
+    this.requestFlush();
+    return { ok: true, value: { ticket: this.store.ticket()!, messages } };
   }
 
   /** The ticket as the room holds it (rebuilt from the shard if the room is empty). */
@@ -280,21 +309,24 @@ export class TicketRoom extends DurableObject<Env> {
     }
   }
 
-  /** Flushes one batch; true if more may remain. */
+  /**
+   * Flushes one batch; true if more may remain. The entries stay in the outbox until the
+   * writer says they are on the shard and reported to the hub (during an account move it
+   * refuses, and they wait for the switch).
+   */
   private async flushOnce(): Promise<boolean> {
     const entries = this.store.pending(FLUSH_BATCH);
+    const first = entries[0];
     const last = entries.at(-1);
-    if (!last) return false;
-    const unflushed = entries.filter((entry) => !entry.flushed);
-    if (unflushed.length > 0) {
-      // During an account move this throws: the outbox holds the changes until the switch.
-      const shard = await accountShardForWrite(this.env, last.after.accountId);
-      await shard.client.batch(shardStatements(unflushed), "write");
-      this.store.markFlushed(last.seq);
-      if (unflushed.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after, shard);
-    }
-    await this.report(entries);
+    if (!first || !last) return false;
+    const { accountId, id: ticketId } = last.after;
+    const writer = this.env.ACCOUNT_WRITER.get(this.env.ACCOUNT_WRITER.idFromName(accountId));
+    await writer.write(accountId, {
+      statements: shardStatements(entries),
+      report: { ticketId, version: last.after.version, before: first.before, after: last.after },
+    });
     this.store.remove(last.seq);
+    if (entries.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after);
     return entries.length === FLUSH_BATCH;
   }
 
@@ -304,23 +336,12 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   /** Hands queued outbound email/SMS to the provider; a failure leaves them queued for the next flush. */
-  private async dispatchDeliveries(ticket: TicketRecord, shard: Shard): Promise<void> {
+  private async dispatchDeliveries(ticket: TicketRecord): Promise<void> {
     try {
-      await dispatchQueuedDeliveries(this.env, { accountId: ticket.accountId, ticketId: ticket.id }, { shard });
+      await dispatchQueuedDeliveries(this.env, { accountId: ticket.accountId, ticketId: ticket.id });
     } catch (error) {
       console.warn(`ticket ${ticket.id}: delivery dispatch failed, will retry with the next flush`, String(error));
     }
-  }
-
-  /** Tells the account's hub what changed, once it is on the shard. */
-  private async report(entries: readonly OutboxEntry[]): Promise<void> {
-    const first = entries[0];
-    const last = entries.at(-1);
-    if (!first || !last) return;
-    const hub = this.env.ACCOUNT_HUB.get(this.env.ACCOUNT_HUB.idFromName(last.after.accountId));
-    await hub.reportTicketChanges([
-      { ticketId: last.after.id, version: last.after.version, before: first.before, after: last.after },
-    ]);
   }
 
   private async scheduleRetry(error: unknown): Promise<void> {

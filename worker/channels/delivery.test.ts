@@ -79,7 +79,6 @@ describe("outbound delivery of agent replies", () => {
         after: current.value,
         message: null,
         delivery: { id: unique("dlv_"), messageId, channel: "email", toAddress: ticket.address, subject: "Re: Sizing question", body: "Yes, it does.", provider: "dev-mailbox" },
-        flushed: false,
       },
     ]);
     await (await shardOf("acc_demo")).client.batch(replay, "write");

@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Shard } from "../../schema/shards.ts";
 import { derivedId, findOrCreateCustomer } from "../customers/find-or-create.ts";
+import type { Env } from "../env.ts";
 import { ApiError } from "../http/errors.ts";
+import { ticketRoom } from "../tickets/rooms.ts";
 import { validate } from "../http/validate.ts";
 import { htmlToText, messageIdList, normalizeMessageId, parseAddress, splitAddressList } from "./email-text.ts";
 import {
@@ -93,6 +95,24 @@ async function repliedTicket(shard: Shard, accountId: string, candidates: readon
   return null;
 }
 
+/** How many replied-to ids may be looked for in rooms whose first email is not on the shard yet. */
+const MAX_UNFLUSHED_CANDIDATES = 3;
+
+/**
+ * A ticket opened moments ago by one of the replied-to emails, still in its room's outbox
+ * (not on the shard yet): such a ticket's id is derived from that email's Message-ID, so its
+ * room can be asked directly. Without this a quick follow-up ("forgot the attachment") would
+ * open a second ticket.
+ */
+async function unflushedRepliedTicket(env: Env, accountId: string, candidates: readonly string[]): Promise<string | null> {
+  for (const candidate of candidates.slice(0, MAX_UNFLUSHED_CANDIDATES)) {
+    const ticketId = await derivedId("ticket", accountId, "email", candidate);
+    const found = await ticketRoom(env, { accountId, ticketId }).ticket({ accountId, ticketId });
+    if (found.ok) return ticketId;
+  }
+  return null;
+}
+
 function requireJson(contentType: string | undefined): void {
   const media = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   if (!/^application\/([\w.-]+\+)?json$/.test(media)) {
@@ -120,7 +140,8 @@ export const emailWebhook = new Hono<WebhookEnv>().post(
     if (!outcome) {
       const customer = await findOrCreateCustomer(shard, accountId, from.address, from.name ?? undefined);
       const message: InboundMessage = { accountId, channel: "email", customerId: customer.id, messageId, externalId, body: emailBody(email) };
-      const replied = await repliedTicket(shard, accountId, threadCandidates(email));
+      const candidates = threadCandidates(email);
+      const replied = (await repliedTicket(shard, accountId, candidates)) ?? (await unflushedRepliedTicket(c.env, accountId, candidates));
       if (replied) outcome = await threadInto(c.env, shard, replied, message);
       if (!outcome) {
         // One ticket per original email: a re-delivery meets this ticket's room and gets CONFLICT.

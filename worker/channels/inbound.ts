@@ -14,8 +14,9 @@ import { ticketRoom, unwrap } from "../tickets/rooms.ts";
 // MessageSid): a re-delivery writes the same message id, and the room's flush
 // (`ON CONFLICT (id) DO NOTHING`) makes a second copy harmless on the shard. Before any
 // write, a message already on the shard answers "duplicate"; before adding to a room that
-// still has unflushed changes, the room is flushed and the shard asked again, so a copy
-// still waiting in that room's outbox is caught too. A new ticket's id is derived as well
+// still has unflushed changes, the room is flushed and the shard asked again, and the room
+// itself answers "duplicate" for a message id it already wrote, so a copy still waiting in
+// that room's outbox is caught too. A new ticket's id is derived as well
 // (see the channels), so two deliveries racing to open the same ticket meet in one room and
 // the second gets CONFLICT.
 
@@ -96,7 +97,8 @@ export async function threadInto(env: Env, shard: Shard, ticketId: string, messa
     const stored = await storedMessageTicket(shard, message.accountId, message.channel, message.messageId, message.externalId);
     if (stored) return { duplicate: true, ticketId: stored };
   }
-  unwrap(await room.addMessage(ref, messageInput(message), { kind: "customer", id: message.customerId }));
+  const added = unwrap(await room.addMessage(ref, messageInput(message), { kind: "customer", id: message.customerId }));
+  if (added.duplicate) return { duplicate: true, ticketId };
   return { duplicate: false, ticketId, messageId: message.messageId, threaded: true };
 }
 

@@ -1,0 +1,71 @@
+import { env } from "cloudflare:test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RoomFlush } from "./account-writer.ts";
+import type { TicketRecord } from "./ticket-room/ticket-record.ts";
+import { createReadFixture, type ReadFixture } from "../worker/test-support/read-fixture.ts";
+
+// The writer on its own: flushes from many rooms go to the shard together, a flush whose
+// statements fail is refused alone, and the hub hears of every ticket that landed.
+
+let fx: ReadFixture;
+
+beforeAll(async () => {
+  fx = await createReadFixture("writer");
+});
+
+afterAll(async () => {
+  await fx.shard.client.execute({ sql: "DELETE FROM tags WHERE account_id = ? AND name LIKE 'w-%'", args: [fx.accountId] });
+  await fx.drop();
+});
+
+function writer() {
+  return env.ACCOUNT_WRITER.get(env.ACCOUNT_WRITER.idFromName(fx.accountId));
+}
+
+function hub() {
+  return env.ACCOUNT_HUB.get(env.ACCOUNT_HUB.idFromName(fx.accountId));
+}
+
+/** A room-shaped flush that adds one tag row, reporting a ticket at `version`. */
+function tagFlush(name: string, version: number, ticketId = `tkt_w_${name}`): RoomFlush {
+  const after = { id: ticketId, accountId: fx.accountId, version } as TicketRecord;
+  return {
+    statements: [
+      { sql: "INSERT INTO tags (id, account_id, name, created_at) VALUES (?, ?, ?, ?)", args: [`tag_w_${name}`, fx.accountId, `w-${name}`, Date.now()] },
+    ],
+    report: { ticketId, version, before: null, after },
+  };
+}
+
+async function tagNames(): Promise<string[]> {
+  const rows = await fx.shard.client.execute({ sql: "SELECT name FROM tags WHERE account_id = ? AND name LIKE 'w-%' ORDER BY name", args: [fx.accountId] });
+  return rows.rows.map((row) => String(row.name));
+}
+
+describe("AccountWriter", () => {
+  it("carries flushes that arrive together to the shard in fewer requests, and reports each ticket to the hub", async () => {
+    const before = await writer().stats();
+    const names = Array.from({ length: 12 }, (_, i) => `batch${String(i).padStart(2, "0")}`);
+    await Promise.all(names.map((name, i) => writer().write(fx.accountId, tagFlush(name, i + 1))));
+    const after = await writer().stats();
+    expect(after.flushes - before.flushes).toBe(12);
+    expect(after.shardRequests - before.shardRequests).toBeLessThan(12);
+    expect(await tagNames()).toEqual(names.map((name) => `w-${name}`));
+    for (const [i, name] of names.entries()) expect(await hub().reportedVersion(`tkt_w_${name}`)).toBe(i + 1);
+  });
+
+  it("refuses only the flush whose statements fail; the others in the same request land", async () => {
+    const good = ["good1", "good2", "good3"];
+    // A duplicate tag name breaks the unique index: that flush alone must fail.
+    const poison: RoomFlush = { ...tagFlush("poison", 1), statements: [...tagFlush("good1", 1).statements] };
+    const outcomes = await Promise.allSettled([
+      writer().write(fx.accountId, tagFlush("warmup", 1)),
+      ...good.map((name) => writer().write(fx.accountId, tagFlush(name, 1))),
+      writer().write(fx.accountId, poison),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected"]);
+    expect(await tagNames()).toEqual(expect.arrayContaining(good.map((name) => `w-${name}`)));
+    expect(await hub().reportedVersion("tkt_w_good3")).toBe(1);
+    expect(await hub().reportedVersion("tkt_w_poison")).toBeNull();
+  });
+});
