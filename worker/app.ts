@@ -9,6 +9,7 @@ import { liveRoutes } from "./live/routes.ts";
 import { macroApplyRoutes, macroRoutes } from "./macros/routes.ts";
 import { ruleRoutes } from "./rules/routes.ts";
 import { tagRoutes } from "./tags/routes.ts";
+import { ticketBulkRoutes } from "./tickets/bulk-routes.ts";
 import { ticketReadRoutes } from "./tickets/read-routes.ts";
 import { ticketWriteRoutes } from "./tickets/write-routes.ts";
 import { viewRoutes } from "./views/routes.ts";
@@ -21,6 +22,7 @@ export const app = new Hono<{ Bindings: Env }>()
   .route("/api/me", meRoutes)
   .route("/api/tickets", ticketReadRoutes)
   .route("/api/tickets", ticketWriteRoutes)
+  .route("/api/tickets", ticketBulkRoutes)
   .route("/api/tickets", macroApplyRoutes)
   .route("/api/customers", customerRoutes)
   .route("/api/views", viewRoutes)

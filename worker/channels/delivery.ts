@@ -1,6 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { TicketRef } from "../../durable-objects/ticket-room/room-api.ts";
 import type { OutboundDeliveryRequest } from "../../durable-objects/ticket-room/room-store.ts";
+import type { TicketRecord } from "../../durable-objects/ticket-room/ticket-record.ts";
 import type { Shard } from "../../schema/shards.ts";
 import { customers, newId, outboundDeliveries, type OutboundDelivery, type TicketChannel } from "../../schema/tables.ts";
 import type { Env } from "../env.ts";
@@ -100,13 +101,15 @@ export function deliveryFor(
 type RoomStub = ReturnType<typeof ticketRoom>;
 
 /**
- * The delivery for an agent's public reply on a ticket, from its room (the ticket's truth);
- * null when the channel delivers nothing. The address is left for the room's flush to take
- * from the customer row, so a reply is accepted even while the shard is unreachable. A
- * missing ticket is the room's 404.
+ * The delivery for an agent's public reply on this ticket; null when the channel delivers
+ * nothing. The address is left for the room's flush to take from the customer row, so a
+ * reply is accepted even while the shard is unreachable.
  */
-export async function replyDelivery(env: Env, room: RoomStub, ref: TicketRef, body: string): Promise<DeliveryRequest | null> {
-  const ticket = unwrap(await room.ticket(ref));
+export function replyDeliveryFor(
+  ticket: Pick<TicketRecord, "channel" | "customerId" | "subject">,
+  body: string,
+  provider: string,
+): DeliveryRequest | null {
   if (ticket.channel !== "email" && ticket.channel !== "sms") return null;
   return {
     id: `dlv_${newId("message").slice("msg_".length)}`,
@@ -115,8 +118,13 @@ export async function replyDelivery(env: Env, room: RoomStub, ref: TicketRef, bo
     customerId: ticket.customerId,
     subject: ticket.channel === "email" ? replySubject(ticket.subject) : null,
     body,
-    provider: deliveryProviderFor(env).name,
+    provider,
   };
+}
+
+/** The delivery for an agent's public reply, from the ticket's room (its truth); a missing ticket is the room's 404. */
+export async function replyDelivery(env: Env, room: RoomStub, ref: TicketRef, body: string): Promise<DeliveryRequest | null> {
+  return replyDeliveryFor(unwrap(await room.ticket(ref)), body, deliveryProviderFor(env).name);
 }
 
 /**
