@@ -17,6 +17,8 @@ export interface RoomsJob {
   ticketIds: string[];
   messages: number;
   concurrency: number;
+  /** Notes per request: 1 posts each to /api/tickets/:id/notes, more go to the bulk /api/tickets/messages. */
+  perRequest: number;
   bodyBytes: number;
   runId: string;
   /** Messages of these tickets already on the shard before the phase. */
@@ -46,8 +48,6 @@ export interface CeilingJob {
   rows: MessageRecord[];
   batchSize: number;
   concurrency: number;
-  /** Also write each message's search-index row, as a room's flush does (a second, informative ceiling). */
-  withSearchIndex: boolean;
 }
 
 export interface CeilingResult {
@@ -60,7 +60,7 @@ export interface CeilingResult {
 
 /**
  * The shard host's side of the rooms path alone: the statements a room's flush sends
- * (shardStatements from the room's own code: ticket upsert, tag replace, search index,
+ * (shardStatements from the room's own code: ticket upsert, tag replace when tags changed,
  * message inserts), `messagesPerFlush` messages per batch, `concurrency` rooms flushing at
  * once, for existing tickets. No Worker, no Durable Object.
  */
@@ -101,11 +101,6 @@ interface ShardWrites {
   ): InStatement[];
 }
 const SHARD_WRITES = new URL("../../durable-objects/ticket-room/shard-writes.ts", import.meta.url).href;
-
-interface SearchIndex {
-  indexMessageStatement(messageId: string): InStatement;
-}
-const SEARCH_INDEX = new URL("../../worker/search/search-index.ts", import.meta.url).href;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -191,18 +186,38 @@ async function runRooms(job: RoomsJob): Promise<RoomsResult> {
       req.end(body);
     });
 
-  const post = async (index: number): Promise<void> => {
-    const ticketId = job.ticketIds[index % job.ticketIds.length]!;
-    const body = JSON.stringify({ body: messageBody(job.runId, index, job.bodyBytes) });
+  // Request r carries messages r*N .. r*N+N-1; message i goes to ticket i mod T.
+  const requestOf = (first: number, count: number): { path: string; body: string } => {
+    if (job.perRequest === 1) {
+      const ticketId = job.ticketIds[first % job.ticketIds.length]!;
+      return { path: `/api/tickets/${ticketId}/notes`, body: JSON.stringify({ body: messageBody(job.runId, first, job.bodyBytes) }) };
+    }
+    const messages = Array.from({ length: count }, (_, k) => ({
+      ticketId: job.ticketIds[(first + k) % job.ticketIds.length]!,
+      kind: "note",
+      body: messageBody(job.runId, first + k, job.bodyBytes),
+    }));
+    return { path: "/api/tickets/messages", body: JSON.stringify({ messages }) };
+  };
+  /** Whether the answer acknowledges every message of the request. */
+  const accepted = (status: number, text: string): boolean => {
+    if (job.perRequest === 1) return status === 201;
+    return status === 200 && (JSON.parse(text) as { results: { ok: boolean }[] }).results.every((result) => result.ok);
+  };
+
+  const post = async (requestIndex: number): Promise<void> => {
+    const first = requestIndex * job.perRequest;
+    const count = Math.min(job.perRequest, job.messages - first);
+    const { path, body } = requestOf(first, count);
     for (let attempt = 1; ; attempt++) {
       const sent = performance.now();
       let problem: string;
       try {
-        const response = await send(`/api/tickets/${ticketId}/notes`, body);
+        const response = await send(path, body);
         const text = response.text;
-        if (response.status === 201) {
+        if (accepted(response.status, text)) {
           latenciesMs.push(performance.now() - sent);
-          acknowledged++;
+          acknowledged += count;
           lastAckMs = now();
           return;
         }
@@ -213,8 +228,8 @@ async function runRooms(job: RoomsJob): Promise<RoomsResult> {
         problem = String(error);
       }
       failedAttempts++;
-      if (failures.length < 10) failures.push(`message ${index} attempt ${attempt}: ${problem}`);
-      if (attempt >= 5) throw new Error(`message ${index} failed 5 times: ${problem}`);
+      if (failures.length < 10) failures.push(`request ${requestIndex} attempt ${attempt}: ${problem}`);
+      if (attempt >= 5) throw new Error(`request ${requestIndex} failed 5 times: ${problem}`);
       await sleep(100 * attempt);
     }
   };
@@ -223,9 +238,9 @@ async function runRooms(job: RoomsJob): Promise<RoomsResult> {
     await Promise.all(
       Array.from({ length: job.concurrency }, async () => {
         for (;;) {
-          const index = next++;
-          if (index >= job.messages) return;
-          await post(index);
+          const requestIndex = next++;
+          if (requestIndex * job.perRequest >= job.messages) return;
+          await post(requestIndex);
         }
       }),
     );
@@ -243,14 +258,9 @@ async function runCeiling(job: CeilingJob): Promise<CeilingResult> {
   const shard = createClient({ url: job.shardUrl });
   // Statements are built before the clock starts: the ceiling is the shard host's, not ours.
   const { messageInsert } = (await import(SHARD_WRITES)) as ShardWrites;
-  const { indexMessageStatement } = (await import(SEARCH_INDEX)) as SearchIndex;
   const batches: InStatement[][] = [];
   for (let i = 0; i < job.rows.length; i += job.batchSize) {
-    batches.push(
-      job.rows
-        .slice(i, i + job.batchSize)
-        .flatMap((row) => (job.withSearchIndex ? [messageInsert(row), indexMessageStatement(row.id)] : [messageInsert(row)])),
-    );
+    batches.push(job.rows.slice(i, i + job.batchSize).map((row) => messageInsert(row)));
   }
   // One small warm-up write (opens the connection pool) outside the measurement.
   await shard.execute("SELECT 1");
