@@ -5,7 +5,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type Database from "libsql";
-import { analyzeStatement, splitStatements } from "./sql.ts";
+import { Lru } from "./lru.ts";
+import { analyzeStatement, splitStatements, type StatementInfo } from "./sql.ts";
 
 type Db = Database.Database;
 type Prepared = Database.Statement;
@@ -338,6 +339,11 @@ function encodeValue(value: unknown): WireValue {
 // ---------------------------------------------------------------------------------------------
 // Execution
 
+/** A prepared statement kept on its connection for the next run of the same SQL text. */
+type CachedStmt = { prepared: Prepared; reader: boolean };
+
+type Counters = { changes: bigint; total: bigint; lastRowid: bigint };
+
 /** One stream's database connection plus its stored SQL texts. */
 export type Conn = {
   db: Db;
@@ -345,8 +351,41 @@ export type Conn = {
   /** How long a statement that hits SQLITE_BUSY is retried (asynchronously) before failing. */
   busyTimeoutMs: number;
   /** Lazily prepared `SELECT changes(), total_changes(), last_insert_rowid()`. */
-  counters?: Prepared;
+  counters: Prepared | undefined;
+  /**
+   * The counters as they were when the last statement run by runStatement ended, or undefined
+   * if anything else may have run since: saves reading them again before the next statement.
+   */
+  known: Counters | undefined;
+  /**
+   * The last_insert_rowid() a pooled connection was handed over with (if not 0), until this
+   * stream inserts a row; meanwhile results report 0, as on a new connection (see reportedRowid).
+   */
+  inheritedRowid: bigint | undefined;
+  /** Prepared statements by SQL text, so a repeated statement skips sqlite3_prepare. */
+  statements: Lru<string, CachedStmt>;
+  /**
+   * Set once the connection may hold state that must not reach another stream (a PRAGMA
+   * setting, an attached database, TEMP objects, a statement left running by SQLITE_BUSY):
+   * such a connection is closed when its stream ends instead of being pooled.
+   */
+  tainted: boolean;
 };
+
+const STATEMENTS_PER_CONNECTION = 128;
+
+export function newConn(db: Db, busyTimeoutMs: number): Conn {
+  return {
+    db,
+    sqls: new Map(),
+    busyTimeoutMs,
+    counters: undefined,
+    known: undefined,
+    inheritedRowid: undefined,
+    statements: new Lru(STATEMENTS_PER_CONNECTION),
+    tainted: false,
+  };
+}
 
 /**
  * Whether the connection is inside an explicit transaction. Checks `open` first: libsql's
@@ -354,6 +393,28 @@ export type Conn = {
  */
 export function inTransaction(db: Db): boolean {
   return db.open && db.inTransaction;
+}
+
+/**
+ * Prepares a connection whose stream has ended for another stream (the registry's pool):
+ * rolls back a transaction left open and forgets the stored SQL texts. Returns false if the
+ * connection must be closed instead (tainted, closed, or still in a transaction).
+ */
+export function resetForReuse(conn: Conn): boolean {
+  if (conn.tainted || !conn.db.open) return false;
+  if (inTransaction(conn.db)) {
+    conn.known = undefined;
+    try {
+      conn.db.exec("ROLLBACK");
+    } catch {
+      return false;
+    }
+    if (inTransaction(conn.db)) return false;
+  }
+  conn.sqls.clear();
+  conn.known ??= readCounters(conn);
+  conn.inheritedRowid = conn.known.lastRowid === 0n ? undefined : conn.known.lastRowid;
+  return true;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -379,18 +440,29 @@ function isRetryableBusy(error: unknown): boolean {
  * Runs `fn`, retrying it while SQLite says SQLITE_BUSY. The connections have no (blocking)
  * busy handler: one Node thread serves every stream, so a blocking wait could never see the
  * lock holder (another stream of this process) finish. Waiting here lets the event loop run.
+ * The first attempt runs synchronously, so only a statement that has to wait returns a
+ * promise (and costs the microtask hops that come with it).
  */
-async function retryBusy<T>(conn: Conn, fn: () => T): Promise<T> {
+function withBusyRetry<T>(conn: Conn, fn: () => T): T | Promise<T> {
   const deadline = Date.now() + conn.busyTimeoutMs;
+  try {
+    return fn();
+  } catch (error) {
+    if (!isRetryableBusy(error) || Date.now() >= deadline) throw error;
+  }
+  return retryBusy(fn, deadline);
+}
+
+async function retryBusy<T>(fn: () => T, deadline: number): Promise<T> {
   let delay = 1;
   for (;;) {
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
     try {
       return fn();
     } catch (error) {
       if (!isRetryableBusy(error) || Date.now() >= deadline) throw error;
     }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
   }
 }
 
@@ -428,14 +500,62 @@ function resolveSql(conn: Conn, sql: string | undefined, id: number | undefined)
   return stored;
 }
 
-function singleStatement(sql: string): string {
+/** One statement and what sql.ts found in it. */
+type Analyzed = {
+  statement: string;
+  info: StatementInfo;
+  /**
+   * SELECT, VALUES and EXPLAIN cannot change rows: they leave changes(), total_changes() and
+   * last_insert_rowid() as they were (WITH may start an INSERT, UPDATE or DELETE).
+   */
+  readOnly: boolean;
+  /** Whether the statement may be an INSERT (see reportedRowid). */
+  mayInsert: boolean;
+};
+
+/** The outcome of analyzing an SQL text that should hold exactly one statement. */
+type SqlText = ({ ok: true } & Analyzed) | { ok: false; code: string; message: string };
+
+/**
+ * Analyses by SQL text: clients send the same few texts over and over (the same INSERT with
+ * other arguments), and tokenizing them in JS is a good part of a statement's cost.
+ */
+const sqlTexts = new Lru<string, SqlText>(1024);
+/** Longer texts are analyzed again each time rather than kept (bounds the cache's memory). */
+const MAX_CACHED_SQL_LENGTH = 8 * 1024;
+
+function analyzeSqlText(sql: string): SqlText {
   const statements = splitStatements(sql);
-  if (statements.length === 0) throw new StmtError("SQL_NO_STATEMENT", "SQL string does not contain any statement");
-  if (statements.length > 1) throw new StmtError("SQL_MANY_STATEMENTS", "SQL string contains more than one statement");
-  return statements[0] as string;
+  if (statements.length === 0) {
+    return { ok: false, code: "SQL_NO_STATEMENT", message: "SQL string does not contain any statement" };
+  }
+  if (statements.length > 1) {
+    return { ok: false, code: "SQL_MANY_STATEMENTS", message: "SQL string contains more than one statement" };
+  }
+  const statement = statements[0] as string;
+  const info = analyzeStatement(statement);
+  const { verb } = info;
+  return {
+    ok: true,
+    statement,
+    info,
+    readOnly: verb === "SELECT" || verb === "VALUES" || verb === "EXPLAIN",
+    mayInsert: verb === "INSERT" || verb === "REPLACE" || verb === "WITH",
+  };
 }
 
-function readCounters(conn: Conn): { changes: bigint; total: bigint; lastRowid: bigint } {
+/** The one statement of `sql` with its analysis; throws StmtError if there are none or several. */
+function singleStatement(sql: string): Analyzed {
+  let text = sqlTexts.get(sql);
+  if (text === undefined) {
+    text = analyzeSqlText(sql);
+    if (sql.length <= MAX_CACHED_SQL_LENGTH) sqlTexts.set(sql, text);
+  }
+  if (!text.ok) throw new StmtError(text.code, text.message);
+  return text;
+}
+
+function readCounters(conn: Conn): Counters {
   if (conn.counters === undefined) {
     conn.counters = conn.db.prepare("SELECT changes(), total_changes(), last_insert_rowid()");
     conn.counters.safeIntegers(true).raw(true);
@@ -445,11 +565,11 @@ function readCounters(conn: Conn): { changes: bigint; total: bigint; lastRowid: 
 }
 
 /**
- * Positional values for `sql`. Named arguments are placed by parameter index (from sql.ts),
- * never passed to libsql as an object: libsql's by-name binding panics (aborting the whole
- * process) when a statement also has a nameless `?` parameter.
+ * Positional values for the statement. Named arguments are placed by parameter index (from
+ * sql.ts), never passed to libsql as an object: libsql's by-name binding panics (aborting the
+ * whole process) when a statement also has a nameless `?` parameter.
  */
-function bindParams(sql: string, stmt: Stmt): Value[] {
+function bindParams(info: StatementInfo, stmt: Stmt): Value[] {
   if (stmt.namedArgs.length === 0) return stmt.args;
   if (stmt.args.length > 0) {
     throw new StmtError("ARGS_BOTH_POSITIONAL_AND_NAMED", "Specifying both positional and named arguments is not supported");
@@ -457,38 +577,65 @@ function bindParams(sql: string, stmt: Stmt): Value[] {
   // Like sqld, a name may be given with its prefix (":id") or without it ("id").
   const named = new Map<string, Value>();
   for (const { name, value } of stmt.namedArgs) named.set(name, value);
-  return analyzeStatement(sql).params.map((param) => {
+  return info.params.map((param) => {
     if (param === null) return null;
     return named.get(param) ?? named.get(param.slice(1)) ?? null;
   });
 }
 
-/** Runs a prepared statement to completion (throws SqliteError). */
-function runPrepared(conn: Conn, prepared: Prepared, params: Value[], wantRows: boolean): WireStmtResult {
+/**
+ * The connection's prepared statement for `sql`, prepared now if it has none. Long texts are
+ * not kept (like their analyses): they are rarely repeated and would hold on to memory.
+ */
+function prepareCached(conn: Conn, sql: string): CachedStmt {
+  let cached = conn.statements.get(sql);
+  if (cached === undefined) {
+    const prepared = conn.db.prepare(sql);
+    prepared.safeIntegers(true);
+    const reader = prepared.reader;
+    if (reader) prepared.raw(true);
+    cached = { prepared, reader };
+    if (sql.length <= MAX_CACHED_SQL_LENGTH) conn.statements.set(sql, cached);
+  }
+  return cached;
+}
+
+/**
+ * Runs a prepared statement to completion (throws SqliteError). Read-only statements (see
+ * Analyzed) leave the counters alone, so with the counters known from the statement before
+ * they need no counter read at all; other statements need one, after running.
+ */
+function runPrepared(conn: Conn, stmt: CachedStmt, sql: Analyzed, params: Value[], wantRows: boolean): WireStmtResult {
   const started = performance.now();
-  const before = readCounters(conn).total;
-  const reader = prepared.reader;
-  const cols = reader ? prepared.columns().map((col) => ({ name: col.name, decltype: col.type })) : [];
+  const before = conn.known ?? readCounters(conn);
+  // Until this statement has completed, the counters are unknown (it may fail part-way).
+  conn.known = sql.readOnly ? before : undefined;
+  const { prepared } = stmt;
+  let cols: WireCol[] = [];
   const rows: WireValue[][] = [];
   let rowsRead = 0;
-  if (reader) {
+  if (stmt.reader) {
     // Always read to the end: a statement left mid-way would stay running (see above).
     for (const row of prepared.iterate(params) as Iterable<unknown[]>) {
       rowsRead++;
       if (wantRows) rows.push(row.map(encodeValue));
     }
+    if (sql.info.isExplain) endExplain(prepared, params);
+    // Only after running: a cached statement that SQLite re-prepared after a schema change
+    // (SELECT * after ALTER TABLE ADD COLUMN) reports its old columns until it has been run.
+    cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
   } else {
     prepared.run(params);
   }
-  const after = readCounters(conn);
+  const after = sql.readOnly ? before : (conn.known = readCounters(conn));
   // changes() keeps the count of the last INSERT/UPDATE/DELETE, so only trust it if this
   // statement changed something.
-  const affected = after.total !== before ? Number(after.changes) : 0;
+  const affected = after.total !== before.total ? Number(after.changes) : 0;
   return {
     cols,
     rows,
     affected_row_count: affected,
-    last_insert_rowid: after.lastRowid.toString(),
+    last_insert_rowid: reportedRowid(conn, sql, before, after).toString(),
     rows_read: rowsRead,
     rows_written: affected,
     query_duration_ms: performance.now() - started,
@@ -496,37 +643,71 @@ function runPrepared(conn: Conn, prepared: Prepared, params: Value[], wantRows: 
 }
 
 /**
- * Executes one statement, retrying it while it gets SQLITE_BUSY. The retries reuse the
- * prepared statement (libsql resets it before each run); if it still fails with BUSY, the
- * statement is dropped and finalized so it does not block later commits.
+ * Ends an EXPLAIN statement that has returned its last row. Unlike other statements, SQLite
+ * leaves an EXPLAIN running after it, until it is reset, and a running statement makes a
+ * VACUUM on the connection fail ("SQL statements in progress"). libsql resets a statement
+ * before each run, and after it only in get() (which reads one row); running an EXPLAIN once
+ * more just lists the program again, so get() is the way to reset it.
  */
-async function runStatement(conn: Conn, sql: string, params: Value[], wantRows: boolean): Promise<WireStmtResult> {
-  const holder: { stmt: Prepared | undefined } = { stmt: undefined };
-  try {
-    return await retryBusy(conn, () => {
-      if (holder.stmt === undefined) {
-        const prepared = conn.db.prepare(sql);
-        prepared.safeIntegers(true);
-        if (prepared.reader) prepared.raw(true);
-        holder.stmt = prepared;
-      }
-      return runPrepared(conn, holder.stmt, params, wantRows);
-    });
-  } catch (error) {
-    if (isBusy(error) && holder.stmt !== undefined) {
-      holder.stmt = undefined;
-      // An error's unformatted stack trace keeps its frames' receivers (the statement) alive.
-      void (error as Error).stack;
-      await finalizeDroppedStatements();
-    }
-    throw error;
-  }
+function endExplain(prepared: Prepared, params: Value[]): void {
+  prepared.get(params);
 }
 
-async function executeStmt(conn: Conn, stmt: Stmt): Promise<WireStmtResult> {
+/**
+ * The last_insert_rowid to report. A pooled connection comes with the rowid of its previous
+ * stream's last INSERT (conn.inheritedRowid); until this stream inserts a row, report 0, as a
+ * new connection would. A row was inserted if the rowid moved, or (same rowid by chance) if
+ * the statement may be an INSERT and changed rows; the only imprecision left is a stale rowid
+ * for such a statement that inserted nothing (an upsert that updated), which @libsql/client
+ * documents as unspecified anyway. (SQL's own last_insert_rowid() does show the old value.)
+ */
+function reportedRowid(conn: Conn, sql: Analyzed, before: Counters, after: Counters): bigint {
+  const inherited = conn.inheritedRowid;
+  if (inherited === undefined) return after.lastRowid;
+  const inserted = after.lastRowid !== inherited || (sql.mayInsert && after.total !== before.total);
+  if (!inserted) return 0n;
+  conn.inheritedRowid = undefined;
+  return after.lastRowid;
+}
+
+/**
+ * Executes one statement with the connection's cached prepared statement for its text,
+ * retrying it while it gets SQLITE_BUSY (the retries reuse the prepared statement: libsql
+ * resets it before each run). Synchronous unless it has to wait for a lock.
+ *
+ * A statement whose run failed leaves the cache. After SQLITE_BUSY it is also dropped and
+ * finalized (see finalizeDroppedStatements), which only works once the cache no longer holds
+ * it, and the connection is tainted in case the collection did not catch it.
+ */
+function runStatement(conn: Conn, sql: Analyzed, params: Value[], wantRows: boolean): WireStmtResult | Promise<WireStmtResult> {
+  if (sql.info.changesSession) conn.tainted = true;
+  const text = sql.statement;
+  let stmt: CachedStmt | undefined;
+  const attempt = () => {
+    stmt ??= prepareCached(conn, text);
+    return runPrepared(conn, stmt, sql, params, wantRows);
+  };
+  const fail = (error: unknown): Promise<never> => {
+    if (stmt !== undefined) conn.statements.delete(text);
+    if (!isBusy(error) || stmt === undefined) throw error;
+    stmt = undefined;
+    conn.tainted = true;
+    // An error's unformatted stack trace keeps its frames' receivers (the statement) alive.
+    void (error as Error).stack;
+    return finalizeDroppedStatements().then(() => Promise.reject(error));
+  };
+  let result: WireStmtResult | Promise<WireStmtResult>;
+  try {
+    result = withBusyRetry(conn, attempt);
+  } catch (error) {
+    return fail(error);
+  }
+  return result instanceof Promise ? result.catch(fail) : result;
+}
+
+function executeStmt(conn: Conn, stmt: Stmt): WireStmtResult | Promise<WireStmtResult> {
   const sql = singleStatement(resolveSql(conn, stmt.sql, stmt.sqlId));
-  const params = bindParams(sql, stmt);
-  return runStatement(conn, sql, params, stmt.wantRows);
+  return runStatement(conn, sql, bindParams(sql.info, stmt), stmt.wantRows);
 }
 
 type StepOutcome = "ok" | "error" | "skipped";
@@ -563,7 +744,9 @@ export async function executeBatch(conn: Conn, batch: Batch, sink?: StepSink): P
       continue;
     }
     try {
-      const result = await executeStmt(conn, step.stmt);
+      const pending = executeStmt(conn, step.stmt);
+      // Await only a statement that is waiting out SQLITE_BUSY: saves a microtask hop per step.
+      const result = pending instanceof Promise ? await pending : pending;
       outcomes.push("ok");
       stepResults.push(result);
       stepErrors.push(null);
@@ -580,8 +763,9 @@ export async function executeBatch(conn: Conn, batch: Batch, sink?: StepSink): P
 }
 
 async function executeSequence(conn: Conn, sql: string): Promise<void> {
-  for (const statement of splitStatements(sql)) {
-    await runStatement(conn, statement, [], false);
+  for (const piece of splitStatements(sql)) {
+    const pending = runStatement(conn, singleStatement(piece), [], false);
+    if (pending instanceof Promise) await pending;
   }
 }
 
@@ -589,9 +773,11 @@ async function executeSequence(conn: Conn, sql: string): Promise<void> {
 const WRITE_OPCODES = new Set(["Checkpoint", "Vacuum", "JournalMode"]);
 
 async function describe(conn: Conn, rawSql: string): Promise<WireStreamResponse> {
-  const sql = singleStatement(rawSql);
-  const info = analyzeStatement(sql);
-  return retryBusy(conn, () => {
+  const { statement: sql, info } = singleStatement(rawSql);
+  // Preparing applies some PRAGMAs already. Describe prepares afresh (not from the cache): a
+  // cached statement's columns may be stale until it has run (see runPrepared).
+  if (info.changesSession) conn.tainted = true;
+  return withBusyRetry(conn, () => {
     const prepared = conn.db.prepare(sql);
     const cols = prepared.reader ? prepared.columns().map((col) => ({ name: col.name, decltype: col.type })) : [];
     let readonly = true;
@@ -602,6 +788,7 @@ async function describe(conn: Conn, rawSql: string): Promise<WireStreamResponse>
         const opcode = op[1];
         if ((opcode === "Transaction" && op[3] !== 0n) || WRITE_OPCODES.has(String(opcode))) readonly = false;
       }
+      endExplain(explain, []);
     }
     return {
       type: "describe" as const,

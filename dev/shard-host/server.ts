@@ -53,6 +53,17 @@ export type ShardHost = {
   urls: string[];
   /** Stops the servers, closes every stream (rolling back open transactions) and database. */
   close(): Promise<void>;
+  /** Per shard (shard 0 first): open streams and connections, for tests and diagnostics. */
+  stats(): ShardStats[];
+};
+
+export type ShardStats = {
+  /** Streams open now (each holds a connection). */
+  streams: number;
+  /** Idle connections pooled for new streams. */
+  idleConnections: number;
+  /** Stream connections opened since the host started (the pool saves the others). */
+  connectionsOpened: number;
 };
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -120,6 +131,12 @@ export async function startShardHost(options: ShardHostOptions): Promise<ShardHo
   return {
     urls: started.map((shard) => shard.url),
     close: () => (closing ??= closeShards()),
+    stats: () =>
+      started.map(({ registry }) => ({
+        streams: registry.size,
+        idleConnections: registry.idleConnections,
+        connectionsOpened: registry.connectionsOpened,
+      })),
   };
 }
 
@@ -161,21 +178,32 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) {
-    throw new RequestError(413, "REQUEST_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (error) {
-    throw new RequestError(400, "PROTOCOL_ERROR", `Malformed JSON request body: ${(error as Error).message}`);
-  }
+/** Reads and parses a JSON body (with events: `for await` over the request costs more). */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.once("error", reject);
+    req.once("close", () => {
+      if (!req.complete) reject(new Error("The request was aborted"));
+    });
+    req.once("end", () => {
+      if (size > MAX_BODY_BYTES) {
+        reject(new RequestError(413, "REQUEST_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      try {
+        const text = chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
+        resolveBody(JSON.parse(text));
+      } catch (error) {
+        reject(new RequestError(400, "PROTOCOL_ERROR", `Malformed JSON request body: ${(error as Error).message}`));
+      }
+    });
+  });
 }
 
 function authorized(req: IncomingMessage, authDigest: Buffer | undefined): boolean {
@@ -239,7 +267,7 @@ async function handlePipeline(shard: Shard, req: IncomingMessage, res: ServerRes
       }
     }
   } catch (error) {
-    lease.closeStream();
+    lease.abortStream();
     lease.release();
     throw error;
   }
@@ -279,7 +307,7 @@ async function handleCursor(shard: Shard, req: IncomingMessage, res: ServerRespo
   } catch (error) {
     console.error(`shard-host: shard ${shard.index}: cursor failed`, error);
     entry({ type: "error", error: toWireError(error) });
-    lease.closeStream();
+    lease.abortStream();
   } finally {
     lease.release();
     res.end();

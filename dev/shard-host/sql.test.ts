@@ -45,4 +45,28 @@ describe("analyzeStatement", () => {
     expect(analyzeStatement("-- c\n explain query plan SELECT 1").isExplain).toBe(true);
     expect(analyzeStatement("SELECT 'EXPLAIN'").isExplain).toBe(false);
   });
+
+  it("names the first keyword", () => {
+    expect(analyzeStatement("/* c */ select 1").verb).toBe("SELECT");
+    expect(analyzeStatement("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x").verb).toBe("WITH");
+    expect(analyzeStatement("-- only a comment").verb).toBe("");
+  });
+
+  it("flags statements that may leave per-connection state (conservatively)", () => {
+    const flagged = [
+      "PRAGMA foreign_keys = OFF",
+      "explain pragma cache_size = 10",
+      "ATTACH 'x.db' AS x",
+      "DETACH x",
+      "CREATE TEMP TABLE t (a)",
+      "CREATE TEMPORARY VIEW v AS SELECT 1",
+      'CREATE TABLE "temp".t (a)',
+      "CREATE TABLE [TEMP].t (a)",
+      "CREATE INDEX `temp`.i ON t (a)",
+      "SELECT temp FROM weather", // a column named temp: a false positive, which only costs a pooled connection
+    ];
+    for (const sql of flagged) expect(analyzeStatement(sql).changesSession, sql).toBe(true);
+    const clean = ["SELECT * FROM pragma_table_info('t')", "INSERT INTO t VALUES ('temperature')", "CREATE TABLE temps (a)", "BEGIN"];
+    for (const sql of clean) expect(analyzeStatement(sql).changesSession, sql).toBe(false);
+  });
 });

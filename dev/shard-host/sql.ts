@@ -165,21 +165,42 @@ export type StatementInfo = {
    * reports them: `null` for a plain `?`, otherwise the text with its prefix (`?3`, `:id`).
    */
   params: (string | null)[];
+  /** The first keyword, upper-cased ("SELECT", "INSERT", "WITH", "EXPLAIN", ...), or "". */
+  verb: string;
+  /**
+   * True if running (or even preparing) the statement may leave per-connection state behind
+   * other than a transaction: a PRAGMA setting, an ATTACHed database, or TEMP objects. Checked
+   * conservatively by words: any PRAGMA, ATTACH, DETACH, TEMP or TEMPORARY word, or an
+   * identifier spelled `temp` in any quotes (a column named `temp` counts too).
+   */
+  changesSession: boolean;
 };
+
+const SESSION_WORDS = new Set(["PRAGMA", "ATTACH", "DETACH", "TEMP", "TEMPORARY"]);
+
+/** Whether a quoted token ('temp', "temp", `temp`, [temp]) names the temp schema. */
+function isQuotedTemp(text: string): boolean {
+  return text.length === 6 && /^(['"`[])temp['"`\]]$/i.test(text);
+}
 
 /** Describes one statement (as returned by splitStatements). */
 export function analyzeStatement(sql: string): StatementInfo {
-  let isExplain = false;
+  let verb = "";
+  let changesSession = false;
   let first = true;
   const names: (string | null)[] = [];
   const indexByName = new Map<string, number>();
   for (const token of tokenize(sql)) {
     if (token.kind === "ws") continue;
     const text = sql.slice(token.start, token.end);
-    if (first) {
-      isExplain = token.kind === "word" && text.toUpperCase() === "EXPLAIN";
-      first = false;
+    if (token.kind === "word") {
+      const word = text.toUpperCase();
+      if (first) verb = word;
+      if (SESSION_WORDS.has(word)) changesSession = true;
+    } else if (token.kind === "other" && isQuotedTemp(text)) {
+      changesSession = true;
     }
+    first = false;
     if (token.kind !== "variable") continue;
     if (text === "?") {
       names.push(null);
@@ -193,5 +214,5 @@ export function analyzeStatement(sql: string): StatementInfo {
       indexByName.set(text, names.length);
     }
   }
-  return { isExplain, params: names };
+  return { isExplain: verb === "EXPLAIN", params: names, verb, changesSession };
 }

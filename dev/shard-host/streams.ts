@@ -3,17 +3,30 @@
 // carries it from request to request with a baton. Like sqld, a baton is single-use (each
 // response hands out the next one), is signed with a per-process key, and names the stream
 // and a sequence number; a stream left idle for `batonTimeoutMs` expires (its open
-// transaction is rolled back and its connection closed).
+// transaction is rolled back and its connection closed or pooled, see below).
+//
+// Opening a connection costs about as much as a small request itself, so a stream that ends
+// hands its connection to a small pool of idle ones for the next stream to start, provided it
+// carries nothing over: no transaction (rolled back), no stored SQL texts (cleared), and no
+// session state (a tainted connection, see Conn in hrana.ts, is closed instead). What does
+// carry over is the connection's prepared statement cache and SQLite's per-connection
+// counters: SQL's changes(), total_changes() and last_insert_rowid() start from the previous
+// stream's values instead of 0. Results report last_insert_rowid as a new connection would
+// (see reportedRowid in hrana.ts).
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import Database from "libsql";
-import { RequestError, inTransaction, type Conn } from "./hrana.ts";
+import { RequestError, inTransaction, newConn, resetForReuse, type Conn } from "./hrana.ts";
 
 export type StreamRegistryOptions = {
   /** The shard's SQLite file. */
   dbPath: string;
   batonTimeoutMs: number;
   busyTimeoutMs: number;
+  /** Idle connections kept for new streams (default 8); 0 opens a connection per stream. */
+  maxIdleConnections?: number;
 };
+
+const DEFAULT_MAX_IDLE_CONNECTIONS = 8;
 
 type Stream = {
   id: string;
@@ -58,15 +71,24 @@ export class StreamLease {
   readonly #registry: StreamRegistry;
   readonly #stream: Stream;
   readonly #unlock: () => void;
+  /** The sequence number of the next baton (the stream's seq cannot move while this is held). */
+  readonly #seq: number;
+  #nextBaton: string | undefined;
   #released = false;
-  /** The baton for the next request on this stream (valid only if the stream stays open). */
-  readonly nextBaton: string;
 
-  constructor(registry: StreamRegistry, stream: Stream, unlock: () => void, nextBaton: string) {
+  constructor(registry: StreamRegistry, stream: Stream, unlock: () => void) {
     this.#registry = registry;
     this.#stream = stream;
     this.#unlock = unlock;
-    this.nextBaton = nextBaton;
+    this.#seq = stream.seq;
+  }
+
+  /**
+   * The baton for the next request on this stream (valid only if the stream stays open).
+   * Signed on first use only: most streams are closed by the request that opened them.
+   */
+  get nextBaton(): string {
+    return (this.#nextBaton ??= this.#registry._baton(this.#stream.id, this.#seq));
   }
 
   /** The stream's connection, or null if the stream has been closed. */
@@ -74,8 +96,15 @@ export class StreamLease {
     return this.#stream.conn;
   }
 
-  /** Closes the stream (the "close" request): rolls back and closes its connection. */
+  /** Closes the stream (the "close" request); its connection is pooled if clean, else closed. */
   closeStream(): void {
+    const conn = this.#stream.conn;
+    this.#stream.conn = null;
+    if (conn !== null) this.#registry._retire(conn);
+  }
+
+  /** Closes the stream after an unexpected error: its connection is closed, never pooled. */
+  abortStream(): void {
     const conn = this.#stream.conn;
     this.#stream.conn = null;
     if (conn !== null) closeConn(conn);
@@ -97,10 +126,15 @@ export class StreamRegistry {
   readonly #streams = new Map<string, Stream>();
   /** Expired stream ids with the time they expired (insertion ordered). */
   readonly #expired = new Map<string, number>();
+  /** Idle connections for new streams; the most recently used one is taken first. */
+  readonly #idle: Conn[] = [];
+  readonly #maxIdle: number;
+  #opened = 0;
   #closed = false;
 
   constructor(options: StreamRegistryOptions) {
     this.#options = options;
+    this.#maxIdle = options.maxIdleConnections ?? DEFAULT_MAX_IDLE_CONNECTIONS;
   }
 
   /** Number of open streams (for tests and diagnostics). */
@@ -108,12 +142,36 @@ export class StreamRegistry {
     return this.#streams.size;
   }
 
+  /** Number of idle pooled connections (for tests and diagnostics). */
+  get idleConnections(): number {
+    return this.#idle.length;
+  }
+
+  /** Number of connections opened so far (for tests and diagnostics). */
+  get connectionsOpened(): number {
+    return this.#opened;
+  }
+
   #mac(id: string, seq: number): Buffer {
     return createHmac("sha256", this.#key).update(`${id}.${seq}`).digest().subarray(0, 18);
   }
 
-  #baton(stream: Stream): string {
-    return `${stream.id}.${stream.seq}.${this.#mac(stream.id, stream.seq).toString("base64url")}`;
+  /** @internal Used by StreamLease.nextBaton. */
+  _baton(id: string, seq: number): string {
+    return `${id}.${seq}.${this.#mac(id, seq).toString("base64url")}`;
+  }
+
+  #takeConn(): Conn {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return idle;
+    this.#opened++;
+    return newConn(openConnection(this.#options.dbPath), this.#options.busyTimeoutMs);
+  }
+
+  /** @internal A stream has ended: pools its connection if it is clean and there is room. */
+  _retire(conn: Conn): void {
+    if (!this.#closed && this.#idle.length < this.#maxIdle && resetForReuse(conn)) this.#idle.push(conn);
+    else closeConn(conn);
   }
 
   /**
@@ -125,7 +183,7 @@ export class StreamRegistry {
     if (this.#closed) throw new RequestError(503, "SHUTTING_DOWN", "The shard host is shutting down");
     let stream: Stream;
     if (baton === undefined) {
-      const conn: Conn = { db: openConnection(this.#options.dbPath), sqls: new Map(), busyTimeoutMs: this.#options.busyTimeoutMs };
+      const conn = this.#takeConn();
       stream = { id: randomUUID(), seq: 0, conn, tail: Promise.resolve(), users: 0, timer: undefined };
       this.#streams.set(stream.id, stream);
     } else {
@@ -139,7 +197,7 @@ export class StreamRegistry {
     let unlock!: () => void;
     stream.tail = new Promise<void>((resolve) => (unlock = resolve));
     await previous;
-    return new StreamLease(this, stream, unlock, this.#baton(stream));
+    return new StreamLease(this, stream, unlock);
   }
 
   #lookup(baton: string): Stream {
@@ -167,7 +225,7 @@ export class StreamRegistry {
   _released(stream: Stream): boolean {
     if (stream.conn === null || this.#closed) {
       this.#streams.delete(stream.id);
-      if (stream.conn !== null) closeConn(stream.conn);
+      if (stream.conn !== null) this._retire(stream.conn);
       stream.conn = null;
       return false;
     }
@@ -182,7 +240,7 @@ export class StreamRegistry {
     stream.timer = undefined;
     if (stream.users > 0 || !this.#streams.has(stream.id)) return;
     this.#streams.delete(stream.id);
-    if (stream.conn !== null) closeConn(stream.conn);
+    if (stream.conn !== null) this._retire(stream.conn);
     stream.conn = null;
     const now = Date.now();
     this.#expired.set(stream.id, now);
@@ -192,9 +250,10 @@ export class StreamRegistry {
     }
   }
 
-  /** Closes every stream (rolling back open transactions); later acquires fail. */
+  /** Closes every stream (rolling back open transactions) and idle connection; later acquires fail. */
   close(): void {
     this.#closed = true;
+    for (const conn of this.#idle.splice(0)) closeConn(conn);
     for (const stream of this.#streams.values()) {
       clearTimeout(stream.timer);
       if (stream.users === 0) {
