@@ -101,7 +101,8 @@ describe("migrations", () => {
   it("creates a working FTS5 table for ticket search", async () => {
     const db = client(shards[1]!.url);
     await db.execute({
-      sql: "INSERT INTO tickets_fts (ticket_id, account_id, subject, body, customer_name, customer_email) VALUES (?, ?, ?, ?, ?, ?)",
+      // rowids are keyed to their source rows (worker/search/search-index.ts); a ticket row's is negative.
+      sql: "INSERT INTO tickets_fts (rowid, ticket_id, account_id, subject, body, customer_name, customer_email) VALUES (-1000, ?, ?, ?, ?, ?, ?)",
       args: ["tkt_1", "acc_1", "Parcel arrived damaged", "The box was torn", "Zoë Müller", "zoe@example.com"],
     });
     const bySubject = await db.execute({
