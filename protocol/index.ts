@@ -34,6 +34,7 @@ export const AuthMessageType = {
 export const PermissionDeniedReason = {
   readOnlyDocument: "read-only-document",
   foreignAwareness: "foreign-awareness",
+  rateLimited: "rate-limited",
 } as const;
 
 /**
@@ -70,6 +71,21 @@ export function closeReasonByCode(code: number): CloseReasonName | undefined {
 /** Largest frame a client may send; anything bigger closes the socket. */
 export const MAX_CLIENT_FRAME_BYTES = 256 * 1024;
 
+/**
+ * Keepalive: the client sends the text frame `request` every KEEPALIVE_INTERVAL_MS; the
+ * server's runtime answers `response` without waking the Durable Object (WebSocket
+ * auto-response). No answer within KEEPALIVE_TIMEOUT_MS means the socket is dead. These
+ * are the only text frames on a socket; any other text frame is a BAD_MESSAGE.
+ */
+export const Keepalive = { request: "ping", response: "pong" } as const;
+export const KEEPALIVE_INTERVAL_MS = 25_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/**
+ * A socket whose last keepalive is older than this is considered gone by the server (a
+ * laptop that slept without closing it); the hub closes it on its next sweep.
+ */
+export const SOCKET_SILENCE_LIMIT_MS = 3 * KEEPALIVE_INTERVAL_MS;
+
 /** Socket paths, each carrying `?v=<PROTOCOL_VERSION>&token=<token>`. */
 export const LivePath = {
   inbox: "/live/inbox",
@@ -94,14 +110,114 @@ export interface AgentAwarenessState {
   name: string;
   /** Ticket the tab shows, if any. */
   viewing?: string | null;
-  /** Ticket the tab types on, if any. */
+  /** Ticket the tab types on, if any (set on the first keystroke, cleared after TYPING_IDLE_MS). */
   typing?: string | null;
+  /**
+   * No keyboard, pointer or focus activity in this browser for the agent's idle time. An agent
+   * whose every tab says idle is shown (and routed) as away until activity resumes.
+   */
+  idle?: boolean;
 }
 
-export const AGENT_AWARENESS_FIELDS: readonly (keyof AgentAwarenessState)[] = ["agentId", "name", "viewing", "typing"];
+export const AGENT_AWARENESS_FIELDS: readonly (keyof AgentAwarenessState)[] = ["agentId", "name", "viewing", "typing", "idle"];
+
+/** A tab clears `typing` after this long without a keystroke. */
+export const TYPING_IDLE_MS = 4_000;
+/**
+ * A socket may publish at most AWARENESS_BURST awareness updates at once and AWARENESS_PER_SECOND
+ * on average; the hub refuses the excess (permission denied, `rate-limited`) without relaying it.
+ */
+export const AWARENESS_PER_SECOND = 10;
+export const AWARENESS_BURST = 30;
+
+/** What an agent chooses; `offline` is never chosen, it is having no socket open. */
+export const AVAILABILITIES = ["available", "busy", "away"] as const;
+export type Availability = (typeof AVAILABILITIES)[number];
+/** How an agent is shown to teammates and treated by routing. */
+export type EffectiveAvailability = Availability | "offline";
+
+/** `presence` entry of an agent in the inbox document (written by the hub). */
+export interface AgentPresence {
+  /** At least one socket of the agent is open. */
+  online: boolean;
+  /** What the agent chose (persisted across sessions). */
+  status: Availability;
+  /** Every open tab of the agent reports idle. */
+  idle: boolean;
+  /** Epoch ms of the last change of the effective availability. */
+  since: number;
+}
+
+/** The one rule for how an agent shows: offline without a socket, away when idle. */
+export function effectiveAvailability(presence: Pick<AgentPresence, "online" | "status" | "idle">): EffectiveAvailability {
+  if (!presence.online) return "offline";
+  if (presence.idle) return "away";
+  return presence.status;
+}
+
+/** `views` entry in the inbox document: enough for a sidebar, and how to find its count. */
+export interface InboxView {
+  name: string;
+  position: number;
+  /** null for a shared view; the owner's agent id for a private one. */
+  ownerAgentId: string | null;
+  /** Counted per agent (its filter says "assigned to me"): look up `viewCountKey(id, me)`. */
+  perAgent: boolean;
+}
+
+/** The key of a view's count in the `counts` map. */
+export function viewCountKey(viewId: string, perAgent: boolean, agentId: string): string {
+  return perAgent ? `${viewId}@${agentId}` : viewId;
+}
+
+export const NOTIFICATION_KINDS = ["new_ticket", "customer_reply", "assigned"] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** An entry of an agent's `notifications` array in the inbox document. */
+export interface InboxNotification {
+  /** Increases by one per notification of this agent: "read up to" is a number. */
+  seq: number;
+  kind: NotificationKind;
+  ticketId: string;
+  subject: string;
+  /** The followed view a new ticket arrived in (new_ticket only). */
+  viewId: string | null;
+  at: number;
+}
+
+/** Newest notifications kept per agent in the document; older ones are dropped. */
+export const MAX_NOTIFICATIONS_PER_AGENT = 50;
+
+/** `agentSettings` entry in the inbox document (set through the API, kept by the hub). */
+export interface AgentLiveSettings {
+  /** Minutes without activity before a tab reports idle. */
+  idleAwayMinutes: number;
+  /** Views whose new tickets notify this agent. */
+  followedViewIds: string[];
+  /** Open tickets auto-assignment may give this agent at once. */
+  capacity: { chat: number; other: number };
+}
+
+export const DEFAULT_AGENT_LIVE_SETTINGS: AgentLiveSettings = {
+  idleAwayMinutes: 10,
+  followedViewIds: [],
+  capacity: { chat: 3, other: 5 },
+};
 
 /** Roots of the server-owned inbox document. */
 export const InboxDoc = {
-  /** Y.Map agentId → { name, role }: the account's agents who have connected. */
+  /** Y.Map agentId → { name, role }: the account's agents. */
   agents: "agents",
+  /** Y.Map agentId → AgentPresence. */
+  presence: "presence",
+  /** Y.Map agentId → AgentLiveSettings. */
+  agentSettings: "agentSettings",
+  /** Y.Map viewId → InboxView. */
+  views: "views",
+  /** Y.Map viewCountKey → number of matching tickets. */
+  counts: "counts",
+  /** Y.Map agentId → Y.Array<InboxNotification>, oldest first. */
+  notifications: "notifications",
+  /** Y.Map agentId → seq of the newest notification the agent has read. */
+  notificationsRead: "notificationsRead",
 } as const;
