@@ -84,7 +84,8 @@ function revision(): string {
     const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     return `${head}${dirty ? " + uncommitted changes" : ""}`;
   } catch {
-    return "not a git checkout";
+    // A `git archive` snapshot (how the README's figures were taken) can say which commit it is.
+    return process.env.BENCH_CODE_REVISION ? `${process.env.BENCH_CODE_REVISION} (snapshot, not a git checkout)` : "not a git checkout";
   }
 }
 
@@ -257,6 +258,11 @@ function wranglerTrouble(dir: string): { count: number; sample: string[]; reload
 // --- main --------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  try {
+    readdirSync(new URL("../../dist/client", import.meta.url));
+  } catch {
+    throw new Error("dist/client is missing: run `npm run build` first (wrangler dev serves the built client as assets)");
+  }
   const loadAtStart = loads();
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform} ${process.arch}`;
   const runId = Math.random().toString(36).slice(2, 8);
@@ -433,6 +439,11 @@ async function main(): Promise<void> {
     out.push(row("socket closes before the end", JSON.stringify(ours.result.closes), JSON.stringify(theirs.result.closes)));
     out.push(row("client protocol errors", fmt(ours.result.protocolErrors.length), fmt(theirs.result.protocolErrors.length)));
     out.push("");
+    const others = (m: Measured) => m.roundsCpu.by.find(([name]) => name === "other processes on the machine")?.[1] ?? 0;
+    out.push(
+      `  other processes on the machine during the rounds: ${fmt((others(ours) / ours.roundsCpu.wallMs) * 100)} % of a core (ours), ` +
+        `${fmt((others(theirs) / theirs.roundsCpu.wallMs) * 100)} % (Hocuspocus)`,
+    );
     out.push(`  goal p99 <= ${GOAL_P99_MS} ms: ${mark(goalP99)} (ours ${fmt(so.p99, 1)} ms)`);
     out.push(`  goal ours p99 <= Hocuspocus p99: ${mark(goalVs)} (${fmt(so.p99, 1)} vs ${fmt(st.p99, 1)} ms)`);
     out.push("");
