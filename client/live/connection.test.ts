@@ -33,6 +33,7 @@ function setup(options: Partial<LiveConnectionOptions> = {}) {
     url: "ws://hub.test/live/inbox?v=1&token=t",
     WebSocket: ws.WebSocket,
     timers,
+    now: timers.now,
     random: sequence(0.5),
     wakeSignals: (fn) => {
       wake = fn;
@@ -55,6 +56,13 @@ function setup(options: Partial<LiveConnectionOptions> = {}) {
     statuses,
     wake: () => wake?.(),
     hasWakeSubscription: () => wake !== null,
+    /** Runs timers until the connection opens its next socket; returns how long that took. */
+    runRetry: () => {
+      const count = ws.sockets.length;
+      const start = timers.now();
+      timers.runUntil(() => ws.sockets.length > count);
+      return timers.now() - start;
+    },
   };
 }
 
@@ -165,10 +173,10 @@ describe("LiveConnection handshake", () => {
 
   it("builds the URL per attempt when given a function", () => {
     let n = 0;
-    const { connection, ws, timers } = setup({ url: () => `ws://hub.test/live/inbox?attempt=${++n}` });
+    const { connection, ws, runRetry } = setup({ url: () => `ws://hub.test/live/inbox?attempt=${++n}` });
     connection.connect();
     ws.last().serverClose(1006);
-    timers.runPending();
+    runRetry();
     expect(ws.sockets.map((s) => s.url)).toEqual([
       "ws://hub.test/live/inbox?attempt=1",
       "ws://hub.test/live/inbox?attempt=2",
@@ -202,7 +210,7 @@ describe("LiveConnection handshake", () => {
     socket.serverSend(serverStep2(serverDoc));
     expect(connection.doc.getMap(InboxDoc.agents).toJSON()).toEqual(serverDoc.getMap(InboxDoc.agents).toJSON());
     expect(connection.status.synced).toBe(true);
-    expect(statuses.at(-1)).toEqual({ state: "connected", stopReason: null, synced: true });
+    expect(statuses.at(-1)).toEqual({ state: "connected", stopReason: null, synced: true, downSince: null });
 
     const updates: Uint8Array[] = [];
     serverDoc.on("update", (update: Uint8Array) => updates.push(update));
@@ -214,7 +222,7 @@ describe("LiveConnection handshake", () => {
 
 describe("LiveConnection never writes the document", () => {
   it("sends no document update, even after a local write, and keeps step 2 empty", () => {
-    const { connection, ws, timers } = setup();
+    const { connection, ws, runRetry } = setup();
     connection.connect();
     let socket = ws.last();
     socket.serverOpen();
@@ -228,7 +236,7 @@ describe("LiveConnection never writes the document", () => {
 
     // Reconnect: the new handshake must not carry the local write either.
     socket.serverClose(1006);
-    timers.runPending();
+    runRetry();
     socket = ws.last();
     socket.serverOpen();
     socket.serverSend(serverStep1(serverDoc));
@@ -291,7 +299,7 @@ describe("LiveConnection awareness", () => {
   });
 
   it("forgets other tabs while disconnected and accepts the server's snapshot again on reconnect", () => {
-    const { connection, ws, timers } = setup();
+    const { connection, ws, runRetry } = setup();
     connection.connect();
     ws.last().serverOpen();
     const benTab = remoteTab(ben);
@@ -301,7 +309,7 @@ describe("LiveConnection awareness", () => {
     ws.last().serverClose(1006);
     expect([...connection.awareness.getStates().keys()]).toEqual([connection.doc.clientID]);
 
-    timers.runPending();
+    runRetry();
     ws.last().serverOpen();
     // Same clock as before: must still be taken, since the state was forgotten locally.
     ws.last().serverSend(benTab.frame());
@@ -310,11 +318,11 @@ describe("LiveConnection awareness", () => {
   });
 
   it("re-publishes its state with a newer clock on every connect", () => {
-    const { connection, ws, timers } = setup();
+    const { connection, ws, runRetry } = setup();
     connection.connect();
     ws.last().serverOpen();
     ws.last().serverClose(1006);
-    timers.runPending();
+    runRetry();
     ws.last().serverOpen();
 
     // What a server that remembered the first socket's state would do with the second.
@@ -366,14 +374,13 @@ describe("LiveConnection reconnects", () => {
       (name) => !TERMINAL_CLOSE_REASONS.includes(name),
     );
     const codes = [1006, 1001, ...nonTerminal.map((name) => CloseReason[name].code)];
-    const { connection, ws, timers } = setup();
+    const { connection, ws, runRetry } = setup();
     connection.connect();
     for (const code of codes) {
       ws.last().serverOpen();
       ws.last().serverClose(code);
       expect(connection.state).toBe("disconnected");
-      expect(timers.pendingCount).toBe(1);
-      timers.runPending();
+      runRetry();
       expect(connection.state).toBe("connecting");
     }
     expect(ws.sockets).toHaveLength(codes.length + 1);
@@ -381,16 +388,17 @@ describe("LiveConnection reconnects", () => {
 
   it("grows the delay exponentially with full jitter up to the cap", () => {
     const randoms = [0.5, 0.1, 0.9, 0.99, 0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.999, 0.25];
-    const { connection, ws, timers } = setup({ random: sequence(...randoms) });
+    const { connection, ws, runRetry } = setup({ random: sequence(...randoms) });
     connection.connect();
+    const delays: number[] = [];
     for (let i = 0; i < randoms.length; i++) {
       ws.last().serverClose(1006); // the socket never opens: the server is down
-      timers.runPending();
+      delays.push(runRetry());
     }
     const ceilings = randoms.map((_, i) => Math.min(30_000, 500 * 2 ** i));
-    expect(timers.requested).toEqual(randoms.map((r, i) => Math.floor(r * (ceilings[i] ?? 0))));
-    expect(timers.requested.slice(0, 4)).toEqual([250, 100, 1800, 3960]);
-    expect(Math.max(...timers.requested)).toBeLessThan(30_000);
+    expect(delays).toEqual(randoms.map((r, i) => Math.floor(r * (ceilings[i] ?? 0))));
+    expect(delays.slice(0, 4)).toEqual([250, 100, 1800, 3960]);
+    expect(Math.max(...delays)).toBeLessThan(30_000);
     expect(ws.sockets).toHaveLength(randoms.length + 1);
   });
 
@@ -401,46 +409,51 @@ describe("LiveConnection reconnects", () => {
       connection.connect();
       ws.last().serverClose(1006);
     }
-    expect(a.timers.requested).toEqual([100]);
-    expect(b.timers.requested).toEqual([350]);
+    expect(a.runRetry()).toBe(100);
+    expect(b.runRetry()).toBe(350);
   });
 
   it("starts the backoff afresh after a completed handshake", () => {
-    const { connection, ws, timers } = setup({ random: sequence(1 - 1e-9) });
+    const { connection, ws, runRetry } = setup({ random: sequence(1 - 1e-9) });
     connection.connect();
+    const delays: number[] = [];
     ws.last().serverClose(1006);
-    timers.runPending();
+    delays.push(runRetry());
     ws.last().serverClose(1006);
-    timers.runPending();
+    delays.push(runRetry());
     ws.last().serverOpen();
     ws.last().serverSend(serverStep2(new Y.Doc()));
     ws.last().serverClose(1006);
-    expect(timers.requested).toEqual([499, 999, 499]);
+    delays.push(runRetry());
+    expect(delays).toEqual([499, 999, 499]);
   });
 
-  it("reconnects at once on a wake signal while waiting, and ignores it otherwise", () => {
+  it("reconnects at once on a wake signal while waiting, and only pings when connected", () => {
     const { connection, ws, timers, wake } = setup();
     connection.connect();
     wake(); // connecting: nothing to skip
     expect(ws.sockets).toHaveLength(1);
     ws.last().serverOpen();
-    wake(); // connected
+    wake(); // connected: checks the socket instead of replacing it
     expect(ws.sockets).toHaveLength(1);
+    expect(ws.last().sentText).toEqual(["ping"]);
 
     ws.last().serverClose(1006);
-    expect(timers.pendingCount).toBe(1);
+    expect(connection.state).toBe("disconnected");
     wake();
     expect(ws.sockets).toHaveLength(2);
-    expect(timers.pendingCount).toBe(0);
     expect(connection.state).toBe("connecting");
+    // The retry that was waiting is gone: nothing else opens.
+    timers.advance(60_000);
+    expect(ws.sockets).toHaveLength(2);
   });
 
   it("ignores events from a socket it has replaced", () => {
-    const { connection, ws, timers } = setup();
+    const { connection, ws, runRetry } = setup();
     connection.connect();
     const first = ws.last();
     first.serverClose(1006);
-    timers.runPending();
+    runRetry();
     first.serverOpen();
     first.serverClose(4401);
     expect(connection.state).toBe("connecting");
@@ -457,13 +470,14 @@ describe("LiveConnection stops", () => {
 
     expect(connection.state).toBe("stopped");
     expect(connection.stopReason).toBe(name);
-    expect(statuses.at(-1)).toEqual({ state: "stopped", stopReason: name, synced: false });
+    expect(statuses.at(-1)).toMatchObject({ state: "stopped", stopReason: name, synced: false });
+    // No retry, no keepalive, no sleep watch: nothing left running.
     expect(timers.pendingCount).toBe(0);
     expect(hasWakeSubscription()).toBe(false);
 
     wake();
     connection.connect();
-    timers.runPending();
+    timers.advance(10 * 60_000);
     expect(ws.sockets).toHaveLength(1);
   });
 
@@ -493,7 +507,8 @@ describe("LiveConnection stops", () => {
 
     socket.serverClose(1000);
     connection.connect();
-    timers.runPending();
+    expect(timers.pendingCount).toBe(0);
+    timers.advance(10 * 60_000);
     expect(ws.sockets).toHaveLength(1);
   });
 
@@ -501,9 +516,11 @@ describe("LiveConnection stops", () => {
     const { connection, ws, timers } = setup();
     connection.connect();
     ws.last().serverClose(1006);
-    expect(timers.pendingCount).toBe(1);
+    expect(connection.state).toBe("disconnected");
     connection.destroy();
     expect(timers.pendingCount).toBe(0);
+    timers.advance(10 * 60_000);
+    expect(ws.sockets).toHaveLength(1);
     expect(connection.state).toBe("stopped");
   });
 });

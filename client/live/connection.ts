@@ -1,27 +1,42 @@
 // LiveConnection: the project's thin provider on y-protocols for one server-owned document.
 //
-// - On open it sends sync step 1 and its own awareness state; it answers the server's step 1
-//   with an empty step 2 and applies the server's step 2 and updates.
+// - On open it sends sync step 1 and its awareness; it answers the server's step 1 with an
+//   empty step 2 and applies the server's step 2 and updates.
 // - It never sends document updates: the document is read-only for clients.
-// - It only ever sends its own awareness state (the server rejects foreign client ids), also
-//   in answer to query-awareness.
+// - It sends its own awareness state and, for a leader tab, the states of the other tabs of
+//   this browser it was handed (publishForwarded), also in answer to query-awareness.
+// - It pings while connected and treats a socket that stops answering as dead; a coarse timer
+//   notices when the machine slept or the page was frozen and checks the socket at once.
 // - It reconnects with exponential backoff and full jitter, at once on wake signals (online,
-//   tab visible again), and stops for good after a terminal close reason.
+//   tab visible again) and after a sleep, and stops for good after a terminal close reason.
 //
-// The WebSocket constructor, timers, randomness and wake signals are injected so the whole
-// state machine runs in unit tests without a network.
+// The WebSocket constructor, timers, clock, randomness and wake signals are injected so the
+// whole state machine runs in unit tests without a network.
 
+import { equalityDeep } from "lib0/function";
 import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from "y-protocols/awareness";
 import * as Y from "yjs";
 import {
   type AgentAwarenessState,
   CloseReason,
   type CloseReasonName,
+  KEEPALIVE_INTERVAL_MS,
+  KEEPALIVE_TIMEOUT_MS,
+  Keepalive as KeepaliveFrame,
   TERMINAL_CLOSE_REASONS,
   closeReasonByCode,
 } from "../../protocol/index.ts";
+import { type AwarenessEntry, decodeAwarenessEntries, encodeAwarenessEntries } from "./awareness-entries.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from "./backoff.ts";
-import { decodeServerFrame, encodeAwareness, encodeEmptySyncStep2, encodeSyncStep1 } from "./frames.ts";
+import {
+  decodeServerFrame,
+  encodeAwareness,
+  encodeAwarenessUpdateFrame,
+  encodeEmptySyncStep2,
+  encodeSyncStep1,
+} from "./frames.ts";
+import { Keepalive } from "./keepalive.ts";
+import { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, watchForSleep } from "./sleep.ts";
 import { type WakeSignals, browserWakeSignals } from "./wake.ts";
 
 export type LiveState = "connecting" | "connected" | "disconnected" | "stopped";
@@ -32,6 +47,12 @@ export interface LiveStatus {
   readonly stopReason: CloseReasonName | null;
   /** True once the server's sync step 2 arrived on the current socket. */
   readonly synced: boolean;
+  /**
+   * Epoch ms (the `now` clock) since when the connection has not been up, "up" meaning
+   * connected and synced; null while up. Reconnect attempts do not move it, so a UI can say
+   * "Not connected to live updates" once it is older than a grace period. Starts at creation.
+   */
+  readonly downSince: number | null;
 }
 
 /** The part of the browser WebSocket the connection uses; the global WebSocket fits it. */
@@ -41,7 +62,8 @@ export interface LiveSocket {
   onmessage: ((event: MessageEvent) => void) | null;
   onclose: ((event: CloseEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
-  send(data: Uint8Array<ArrayBuffer>): void;
+  /** Binary y-protocols frames, and the keepalive text frame. */
+  send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -59,12 +81,26 @@ export interface LiveConnectionOptions {
   WebSocket?: LiveSocketConstructor;
   /** Defaults to the global setTimeout/clearTimeout. */
   timers?: LiveTimers;
+  /** Wall clock in epoch ms; defaults to Date.now. Drives sleep detection and downSince. */
+  now?: () => number;
   /** Defaults to Math.random; drives the backoff jitter. */
   random?: () => number;
   /** Defaults to 500 ms doubling up to 30 s. */
   backoff?: BackoffOptions;
   /** Defaults to browserWakeSignals (online, visibilitychange to visible). */
   wakeSignals?: WakeSignals;
+  /** Defaults to the protocol's KEEPALIVE_INTERVAL_MS and KEEPALIVE_TIMEOUT_MS. */
+  keepalive?: { intervalMs: number; timeoutMs: number };
+  /** Defaults to a look every 5 s, a jump of more than 15 s counting as a sleep. */
+  sleep?: { periodMs: number; jumpMs: number };
+  /**
+   * A replica to keep (a tab that becomes the leader keeps what it already has, so its sync
+   * step 1 carries its state vector and the server sends only what it lacks). Defaults to
+   * `awareness.doc`, or a new document. Borrowed documents are not destroyed by destroy().
+   */
+  doc?: Y.Doc;
+  /** An awareness to keep (must belong to `doc`); its local state is kept unless `localState` is given. */
+  awareness?: Awareness;
   /** This tab's awareness state; null publishes nothing until setLocalState(). */
   localState?: AgentAwarenessState | null;
   /** The server refused something we sent (the socket stays open). */
@@ -89,18 +125,34 @@ export class LiveConnection {
   readonly #url: string | (() => string);
   readonly #WebSocket: LiveSocketConstructor;
   readonly #timers: LiveTimers;
+  readonly #now: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffOptions;
   readonly #wakeSignals: WakeSignals;
+  readonly #keepaliveTiming: { intervalMs: number; timeoutMs: number };
+  readonly #sleepTiming: { periodMs: number; jumpMs: number };
+  readonly #ownsDoc: boolean;
   readonly #onPermissionDenied: (reason: string) => void;
   readonly #onProtocolError: (error: unknown) => void;
   readonly #listeners = new Set<(status: LiveStatus) => void>();
+  /** Origin of awareness changes we make for forwarded states, so we do not react to our own. */
+  readonly #forwardOrigin = Symbol("forwarded awareness");
+  /** States of other tabs of this browser that this socket publishes (the leader's job). */
+  readonly #forwarded = new Map<number, Record<string, unknown>>();
 
-  #status: LiveStatus = { state: "disconnected", stopReason: null, synced: false };
+  #status: LiveStatus;
   #socket: LiveSocket | null = null;
+  #keepalive: Keepalive | null = null;
   #retryTimer: unknown = null;
   #attempt = 0;
+  /** A dead socket may be replaced at once, unless the replacement has not yet proven itself. */
+  #quickReconnect = true;
   #unsubscribeWake: (() => void) | null = null;
+  #stopSleepWatch: (() => void) | null = null;
+  /** Remote states inherited with a borrowed awareness that the server has not confirmed yet. */
+  #unconfirmed: Set<number> | null = null;
+  /** Set while we bump our own clock as part of a combined frame. */
+  #quiet = false;
   #destroyed = false;
 
   constructor(options: LiveConnectionOptions) {
@@ -110,17 +162,33 @@ export class LiveConnection {
     if (ctor === undefined) throw new Error("LiveConnection: no WebSocket implementation available");
     this.#WebSocket = ctor;
     this.#timers = options.timers ?? defaultTimers;
+    this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#wakeSignals = options.wakeSignals ?? browserWakeSignals;
+    this.#keepaliveTiming = options.keepalive ?? { intervalMs: KEEPALIVE_INTERVAL_MS, timeoutMs: KEEPALIVE_TIMEOUT_MS };
+    this.#sleepTiming = options.sleep ?? { periodMs: DEFAULT_SLEEP_PERIOD_MS, jumpMs: DEFAULT_SLEEP_JUMP_MS };
     this.#onPermissionDenied =
       options.onPermissionDenied ?? ((reason) => console.warn(`live: permission denied (${reason})`));
     this.#onProtocolError = options.onProtocolError ?? ((error) => console.warn("live: protocol error", error));
+    this.#status = { state: "disconnected", stopReason: null, synced: false, downSince: this.#now() };
 
-    this.doc = new Y.Doc();
-    this.awareness = new Awareness(this.doc);
-    // Awareness starts with `{}`, which the server would refuse: publish our state or nothing.
-    this.awareness.setLocalState(options.localState ?? null);
+    if (options.awareness !== undefined && options.doc !== undefined && options.awareness.doc !== options.doc) {
+      throw new Error("LiveConnection: the awareness must belong to the document");
+    }
+    this.#ownsDoc = options.doc === undefined && options.awareness === undefined;
+    this.doc = options.doc ?? options.awareness?.doc ?? new Y.Doc();
+    this.awareness = options.awareness ?? new Awareness(this.doc);
+    if (options.awareness === undefined || options.localState !== undefined) {
+      // A new Awareness starts with `{}`, which the server would refuse: publish our state or nothing.
+      this.awareness.setLocalState(options.localState ?? null);
+    }
+    if (options.awareness !== undefined) {
+      // Whoever these states belong to may have left while nobody listened (say, during a
+      // leader handover); the server's snapshot on the first socket tells (see #sweepUnconfirmed).
+      const own = this.awareness.clientID;
+      this.#unconfirmed = new Set([...this.awareness.getStates().keys()].filter((id) => id !== own));
+    }
     this.awareness.on("update", this.#onAwarenessUpdate);
   }
 
@@ -149,9 +217,15 @@ export class LiveConnection {
 
   /** Starts connecting. No-op while a socket is open or opening, or once stopped. */
   connect(): void {
-    if (this.#status.state === "stopped" || this.#socket !== null) return;
+    if (this.#status.state === "stopped" || this.#destroyed || this.#socket !== null) return;
     this.#cancelRetry();
-    this.#unsubscribeWake ??= this.#wakeSignals(() => this.reconnectNow());
+    this.#unsubscribeWake ??= this.#wakeSignals(() => this.wake());
+    this.#stopSleepWatch ??= watchForSleep({
+      timers: this.#timers,
+      now: this.#now,
+      ...this.#sleepTiming,
+      onJump: () => this.wake(),
+    });
     this.#open();
   }
 
@@ -162,16 +236,71 @@ export class LiveConnection {
     this.#open();
   }
 
-  /** Says goodbye (null awareness state), closes the socket and stops for good. */
-  destroy(): void {
+  /**
+   * Something suggests the world changed under us (network back, user back, the machine
+   * woke up): reconnect now if waiting to retry; if connected, ping and expect an answer
+   * within the keepalive timeout. A healthy socket is never torn down on a mere suspicion.
+   */
+  wake(): void {
+    if (this.#status.state === "connected") this.#keepalive?.pingNow();
+    else this.reconnectNow();
+  }
+
+  /**
+   * Publishes awareness states of other tabs of this browser through this socket, under their
+   * own client ids. `update` is a y-protocols awareness update from such a tab; a `null` state
+   * forgets that tab. Forwarded states are kept across reconnects (re-published with a newer
+   * clock) and answered in query-awareness, like our own. Our own client id is ignored.
+   */
+  publishForwarded(update: Uint8Array): void {
+    let entries: AwarenessEntry[];
+    try {
+      entries = decodeAwarenessEntries(update);
+    } catch (error) {
+      this.#onProtocolError(error);
+      return;
+    }
+    const publish: number[] = [];
+    for (const { clientId, clock, state } of entries) {
+      if (clientId === this.awareness.clientID) continue;
+      if (state === null) {
+        this.forgetForwarded(clientId);
+      } else if (typeof state === "object" && !Array.isArray(state)) {
+        this.#forwarded.set(clientId, state as Record<string, unknown>);
+        this.#unconfirmed?.delete(clientId);
+        publish.push(clientId);
+        // The tab's own clock may be behind what a previous leader published for it.
+        this.#raiseClock(clientId, clock);
+      }
+    }
+    this.#republishForwarded(publish);
+  }
+
+  /** Stops publishing a forwarded tab's state and tells the server it is gone. */
+  forgetForwarded(clientId: number): void {
+    if (!this.#forwarded.delete(clientId)) return;
+    this.#applyOwned([{ clientId, clock: this.#nextClock(clientId), state: null }]);
+  }
+
+  /** Client ids whose states this connection publishes for other tabs. */
+  get forwardedClientIds(): number[] {
+    return [...this.#forwarded.keys()];
+  }
+
+  /**
+   * Closes the socket and stops for good. With `goodbye` (the default) it first tells the server
+   * this tab's state is gone; a tab that hands its socket over to another one but stays open
+   * passes `goodbye: false`. Forwarded states are never removed: their tabs live on.
+   */
+  destroy(options: { goodbye?: boolean } = {}): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     const socket = this.#socket;
-    if (socket !== null && this.#status.state === "connected" && this.awareness.getLocalState() !== null) {
-      // Emits an awareness update for our client id, which #onAwarenessUpdate sends.
-      removeAwarenessStates(this.awareness, [this.awareness.clientID], "destroy");
+    if (options.goodbye !== false && this.#status.state === "connected" && this.awareness.getLocalState() !== null) {
+      this.#sayGoodbye();
     }
     this.awareness.off("update", this.#onAwarenessUpdate);
+    this.#stopKeepalive();
     if (socket !== null) {
       this.#detach(socket);
       this.#socket = null;
@@ -183,8 +312,10 @@ export class LiveConnection {
     }
     // A terminal close that came first keeps its reason.
     this.#stop(this.#status.state === "stopped" ? this.#status.stopReason : null);
-    this.awareness.destroy();
-    this.doc.destroy();
+    if (this.#ownsDoc) {
+      this.awareness.destroy();
+      this.doc.destroy();
+    }
   }
 
   // --- socket lifecycle -------------------------------------------------------------------
@@ -202,7 +333,7 @@ export class LiveConnection {
     socket.binaryType = "arraybuffer";
     this.#socket = socket;
     socket.onopen = () => {
-      if (this.#socket === socket) this.#handleOpen();
+      if (this.#socket === socket) this.#handleOpen(socket);
     };
     socket.onmessage = (event) => {
       if (this.#socket === socket) this.#handleMessage(event.data);
@@ -214,24 +345,49 @@ export class LiveConnection {
     socket.onerror = () => {};
   }
 
-  #handleOpen(): void {
+  #handleOpen(socket: LiveSocket): void {
     this.#setStatus({ state: "connected", stopReason: null, synced: false });
+    this.#keepalive = new Keepalive({
+      timers: this.#timers,
+      ...this.#keepaliveTiming,
+      ping: () => this.#send(KeepaliveFrame.request),
+      onDead: () => this.#handleDead(socket),
+    });
+    this.#keepalive.start();
     this.#send(encodeSyncStep1(this.doc));
+    // Re-publish with newer clocks, in one frame (the server rate-limits awareness updates):
+    // the server dropped these states when the previous socket closed, and peers that saw
+    // them leave ignore a state whose clock they have already seen.
+    const clients: number[] = [];
     const local = this.awareness.getLocalState();
     if (local !== null) {
-      // Re-publish with a bumped clock: the server dropped our state when the previous socket
-      // closed and would ignore a state carrying a clock it has already seen. The resulting
-      // awareness update is sent by #onAwarenessUpdate.
-      this.awareness.setLocalState(local);
+      this.#quiet = true;
+      try {
+        this.awareness.setLocalState(local);
+      } finally {
+        this.#quiet = false;
+      }
+      clients.push(this.awareness.clientID);
     }
+    const forwarded = [...this.#forwarded.keys()];
+    if (forwarded.length > 0) this.#applyLocally(this.#forwardedEntries(forwarded));
+    clients.push(...forwarded);
+    if (clients.length > 0) this.#send(encodeAwareness(this.awareness, clients));
   }
 
   #handleMessage(data: unknown): void {
+    // Any frame is a sign of life, the keepalive answer being only the one we can count on.
+    this.#keepalive?.received();
+    if (this.#keepalive?.answered) this.#quickReconnect = true;
+    if (typeof data === "string") {
+      if (data !== KeepaliveFrame.response) this.#onProtocolError(new Error("live: unexpected text frame"));
+      return;
+    }
     let bytes: Uint8Array;
     if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
     else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     else {
-      this.#onProtocolError(new Error("live: unexpected text frame"));
+      this.#onProtocolError(new Error("live: unexpected frame"));
       return;
     }
     try {
@@ -245,6 +401,7 @@ export class LiveConnection {
           if (!this.#status.synced) {
             // A full handshake: the server is healthy, so the next failure starts backoff afresh.
             this.#attempt = 0;
+            this.#sweepUnconfirmed();
             this.#setStatus({ ...this.#status, synced: true });
           }
           break;
@@ -252,11 +409,18 @@ export class LiveConnection {
           Y.applyUpdate(this.doc, frame.update, this);
           break;
         case "awareness":
+          if (this.#unconfirmed !== null) {
+            for (const entry of decodeAwarenessEntries(frame.update)) this.#unconfirmed.delete(entry.clientId);
+          }
           applyAwarenessUpdate(this.awareness, frame.update, this);
           break;
-        case "query-awareness":
-          this.#send(encodeAwareness(this.awareness, [this.awareness.clientID]));
+        case "query-awareness": {
+          // The server lost its in-memory states (it woke from hibernation): it has no clocks
+          // left, so the current ones do; peers that still know them have nothing to update.
+          const clients = [this.awareness.clientID, ...this.#forwarded.keys()];
+          this.#send(encodeAwareness(this.awareness, clients));
           break;
+        }
         case "permission-denied":
           this.#onPermissionDenied(frame.reason);
           break;
@@ -272,6 +436,7 @@ export class LiveConnection {
   #handleClose(socket: LiveSocket, code: number, reason: string): void {
     this.#detach(socket);
     this.#socket = null;
+    this.#stopKeepalive();
     this.#forgetRemoteAwareness();
     const name = closeReasonByCode(code) ?? (Object.hasOwn(CloseReason, reason) ? (reason as CloseReasonName) : undefined);
     if (name !== undefined && TERMINAL_CLOSE_REASONS.includes(name)) {
@@ -279,6 +444,32 @@ export class LiveConnection {
       return;
     }
     this.#scheduleRetry();
+  }
+
+  /**
+   * The socket stopped answering. That is the path to the server failing, not the server, so
+   * a fresh socket is opened at once instead of waiting out a backoff; but only if the
+   * previous fresh socket answered a ping, else a link that dies right after connecting would
+   * loop without pause, and normal backoff applies.
+   */
+  #handleDead(socket: LiveSocket): void {
+    if (this.#socket !== socket) return;
+    this.#detach(socket);
+    this.#socket = null;
+    this.#stopKeepalive();
+    try {
+      // The close handshake may never complete on a dead path; we do not wait for it.
+      socket.close(NORMAL_CLOSURE, "keepalive timeout");
+    } catch {
+      // Nothing to do: the socket is gone either way.
+    }
+    this.#forgetRemoteAwareness();
+    if (this.#quickReconnect) {
+      this.#quickReconnect = false;
+      this.#open();
+    } else {
+      this.#scheduleRetry();
+    }
   }
 
   #scheduleRetry(): void {
@@ -299,9 +490,17 @@ export class LiveConnection {
 
   #stop(reason: CloseReasonName | null): void {
     this.#cancelRetry();
+    this.#stopKeepalive();
     this.#unsubscribeWake?.();
     this.#unsubscribeWake = null;
+    this.#stopSleepWatch?.();
+    this.#stopSleepWatch = null;
     this.#setStatus({ state: "stopped", stopReason: reason, synced: false });
+  }
+
+  #stopKeepalive(): void {
+    this.#keepalive?.stop();
+    this.#keepalive = null;
   }
 
   #detach(socket: LiveSocket): void {
@@ -311,7 +510,7 @@ export class LiveConnection {
     socket.onerror = null;
   }
 
-  #send(frame: Uint8Array<ArrayBuffer>): void {
+  #send(frame: string | Uint8Array<ArrayBuffer>): void {
     if (this.#socket === null || this.#status.state !== "connected") return;
     try {
       this.#socket.send(frame);
@@ -324,31 +523,115 @@ export class LiveConnection {
 
   readonly #onAwarenessUpdate = (
     changes: { added: number[]; updated: number[]; removed: number[] },
-    _origin: unknown,
+    origin: unknown,
   ): void => {
+    if (this.#quiet) return;
     const own = this.awareness.clientID;
-    if (changes.added.includes(own) || changes.updated.includes(own) || changes.removed.includes(own)) {
-      this.#send(encodeAwareness(this.awareness, [own]));
-    }
+    const touched = [...changes.added, ...changes.updated, ...changes.removed];
+    if (touched.includes(own)) this.#send(encodeAwareness(this.awareness, [own]));
+    if (origin === this.#forwardOrigin) return;
+    // Someone else changed a state we publish: the server relayed the removal made when a
+    // previous leader's socket closed, or the stock 30 s expiry ran. The tab still exists
+    // (until forgetForwarded), so say so again with a newer clock, as y-protocols does for
+    // its own state.
+    const overridden = touched.filter((id) => {
+      const state = this.#forwarded.get(id);
+      return state !== undefined && !equalityDeep(this.awareness.getStates().get(id) ?? null, state);
+    });
+    this.#republishForwarded(overridden);
   };
 
-  /**
-   * Without a socket we cannot know who is online: drop every other state, and their clocks
-   * too, so that the snapshot the server sends on reconnect is accepted as new.
-   */
-  #forgetRemoteAwareness(): void {
-    const own = this.awareness.clientID;
-    const others = [...this.awareness.getStates().keys()].filter((id) => id !== own);
-    removeAwarenessStates(this.awareness, others, this);
-    for (const id of [...this.awareness.meta.keys()]) {
-      if (id !== own) this.awareness.meta.delete(id);
+  #republishForwarded(clients: number[]): void {
+    if (clients.length > 0) this.#applyOwned(this.#forwardedEntries(clients));
+  }
+
+  #forwardedEntries(clients: number[]): AwarenessEntry[] {
+    return clients.map((clientId) => ({
+      clientId,
+      clock: this.#nextClock(clientId),
+      state: this.#forwarded.get(clientId) ?? null,
+    }));
+  }
+
+  /** Applies entries we publish to our awareness (so this tab shows them) and sends them. */
+  #applyOwned(entries: AwarenessEntry[]): void {
+    const update = this.#applyLocally(entries);
+    this.#send(encodeAwarenessUpdateFrame(update));
+  }
+
+  #applyLocally(entries: AwarenessEntry[]): Uint8Array {
+    const update = encodeAwarenessEntries(entries);
+    applyAwarenessUpdate(this.awareness, update, this.#forwardOrigin);
+    return update;
+  }
+
+  #nextClock(clientId: number): number {
+    return (this.awareness.meta.get(clientId)?.clock ?? 0) + 1;
+  }
+
+  /** Makes sure the next clock we publish for `clientId` is above `clock`. */
+  #raiseClock(clientId: number, clock: number): void {
+    const meta = this.awareness.meta.get(clientId);
+    if (clock - 1 > (meta?.clock ?? 0)) {
+      this.awareness.meta.set(clientId, { clock: clock - 1, lastUpdated: meta?.lastUpdated ?? Date.now() });
     }
   }
 
-  #setStatus(next: LiveStatus): void {
+  /**
+   * Tells the server our state is gone, at a newer clock, without removing it here: a
+   * borrowed awareness stays in use by its tab. Our clock moves on, so that a later state
+   * from this tab (through another socket) is newer than the removal everyone saw.
+   */
+  #sayGoodbye(): void {
+    const own = this.awareness.clientID;
+    const clock = this.#nextClock(own);
+    this.#send(encodeAwarenessUpdateFrame(encodeAwarenessEntries([{ clientId: own, clock, state: null }])));
+    const meta = this.awareness.meta.get(own);
+    this.awareness.meta.set(own, { clock, lastUpdated: meta?.lastUpdated ?? Date.now() });
+  }
+
+  /**
+   * Without a socket we cannot know who is online: drop every other state, and their clocks
+   * too, so that the snapshot the server sends on reconnect is accepted as new. Forwarded
+   * states stay, like our own: their tabs are still open and we will publish them again.
+   */
+  #forgetRemoteAwareness(): void {
+    this.#unconfirmed = null;
+    const kept = (id: number): boolean => id === this.awareness.clientID || this.#forwarded.has(id);
+    const others = [...this.awareness.getStates().keys()].filter((id) => !kept(id));
+    removeAwarenessStates(this.awareness, others, this);
+    for (const id of [...this.awareness.meta.keys()]) {
+      if (!kept(id)) this.awareness.meta.delete(id);
+    }
+  }
+
+  /**
+   * The server's welcome carried every state it knows before it answered our step 1, so an
+   * inherited state it did not mention belongs to a tab that is gone.
+   */
+  #sweepUnconfirmed(): void {
+    const unconfirmed = this.#unconfirmed;
+    this.#unconfirmed = null;
+    if (unconfirmed === null) return;
+    const stale = [...unconfirmed].filter((id) => !this.#forwarded.has(id) && this.awareness.getStates().has(id));
+    if (stale.length === 0) return;
+    removeAwarenessStates(this.awareness, stale, this);
+    for (const id of stale) this.awareness.meta.delete(id);
+  }
+
+  #setStatus(next: Omit<LiveStatus, "downSince">): void {
     const prev = this.#status;
-    if (prev.state === next.state && prev.stopReason === next.stopReason && prev.synced === next.synced) return;
-    this.#status = next;
-    for (const listener of [...this.#listeners]) listener(next);
+    const up = next.state === "connected" && next.synced;
+    const downSince = up ? null : (prev.downSince ?? this.#now());
+    if (
+      prev.state === next.state &&
+      prev.stopReason === next.stopReason &&
+      prev.synced === next.synced &&
+      prev.downSince === downSince
+    ) {
+      return;
+    }
+    this.#status = { state: next.state, stopReason: next.stopReason, synced: next.synced, downSince };
+    for (const listener of [...this.#listeners]) listener(this.#status);
   }
 }

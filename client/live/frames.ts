@@ -33,11 +33,19 @@ export function encodeEmptySyncStep2(): Uint8Array<ArrayBuffer> {
   return encoding.toUint8Array(encoder);
 }
 
-/** An awareness frame carrying the states of `clients` (a tab only ever sends its own). */
+/** An awareness frame carrying the states of `clients` at the clocks `awareness` holds. */
 export function encodeAwareness(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array<ArrayBuffer> {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, MessageType.awareness);
   encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
+  return encoding.toUint8Array(encoder);
+}
+
+/** An awareness frame carrying an already encoded awareness update. */
+export function encodeAwarenessUpdateFrame(update: Uint8Array): Uint8Array<ArrayBuffer> {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.awareness);
+  encoding.writeVarUint8Array(encoder, update);
   return encoding.toUint8Array(encoder);
 }
 

@@ -1,4 +1,10 @@
-// Framework-free live layer: a read-only y-protocols provider for server-owned documents.
+// Framework-free live layer: a read-only y-protocols provider for server-owned documents, one
+// socket per browser shared by its tabs, and the awareness signals tabs publish.
+export {
+  type AwarenessEntry,
+  decodeAwarenessEntries,
+  encodeAwarenessEntries,
+} from "./awareness-entries.ts";
 export { type BackoffOptions, DEFAULT_BACKOFF, backoffCeiling, backoffDelay } from "./backoff.ts";
 export {
   LiveConnection,
@@ -9,6 +15,22 @@ export {
   type LiveStatus,
   type LiveTimers,
 } from "./connection.ts";
+export { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
 export { type OnlineAgent, onlineAgents } from "./online-agents.ts";
+export { type Readable } from "./readable.ts";
+export {
+  DEFAULT_ALIVE_INTERVAL_MS,
+  DEFAULT_FOLLOWER_TIMEOUT_MS,
+  DEFAULT_LEADER_TIMEOUT_MS,
+  type LiveChannel,
+  type LiveLocks,
+  type PageLifecycle,
+  SHARED_LIVE_VERSION,
+  type SharedLive,
+  type SharedLiveOptions,
+  browserPageLifecycle,
+  openSharedLive,
+} from "./shared-live.ts";
+export { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, type SleepDetectorOptions, watchForSleep } from "./sleep.ts";
 export { liveSocketUrl } from "./url.ts";
 export { type WakeSignals, browserWakeSignals } from "./wake.ts";
