@@ -33,6 +33,7 @@ import {
   teams,
   ticketTags,
   tickets,
+  viewFollows,
   views,
 } from "../schema/tables.ts";
 import type {
@@ -466,6 +467,7 @@ type AccountRows = {
   messages: NewMessage[];
   ticketTags: (typeof ticketTags.$inferInsert)[];
   views: (typeof views.$inferInsert)[];
+  viewFollows: (typeof viewFollows.$inferInsert)[];
   macros: (typeof macros.$inferInsert)[];
   rules: (typeof rules.$inferInsert)[];
   helpArticles: (typeof helpArticles.$inferInsert)[];
@@ -478,7 +480,7 @@ type AccountRows = {
 function emptyRows(): AccountRows {
   return {
     agents: [], teams: [], teamMembers: [], customers: [], orders: [], tags: [], tickets: [], messages: [],
-    ticketTags: [], views: [], macros: [], rules: [], helpArticles: [], guidance: [], aiSettings: [],
+    ticketTags: [], views: [], viewFollows: [], macros: [], rules: [], helpArticles: [], guidance: [], aiSettings: [],
     accountSettings: [], billableInteractions: [],
   };
 }
@@ -742,6 +744,11 @@ async function buildDemoShop(now: number): Promise<AccountRows> {
     { id: "view_demo_urgent", accountId, name: "Urgent", position: 2, ownerAgentId: null, filter: { priority: ["urgent", "high"], status: ["open", "pending"] } },
     { id: "view_demo_chat", accountId, name: "Chat", position: 3, ownerAgentId: null, filter: { channel: ["chat"], status: ["open", "pending"] } },
   ];
+  // New tickets in these views notify their followers.
+  rows.viewFollows = [
+    { accountId, agentId: ana.id, viewId: "view_demo_unassigned" },
+    { accountId, agentId: ben.id, viewId: "view_demo_urgent" },
+  ];
 
   rows.macros = [
     {
@@ -928,6 +935,7 @@ async function writeRows(db: AnyShardDb, rows: AccountRows): Promise<void> {
   if (rows.messages.length) statements.push(db.insert(messages).values(rows.messages));
   if (rows.ticketTags.length) statements.push(db.insert(ticketTags).values(rows.ticketTags));
   if (rows.views.length) statements.push(db.insert(views).values(rows.views));
+  if (rows.viewFollows.length) statements.push(db.insert(viewFollows).values(rows.viewFollows));
   if (rows.macros.length) statements.push(db.insert(macros).values(rows.macros));
   if (rows.rules.length) statements.push(db.insert(rules).values(rows.rules));
   if (rows.helpArticles.length) statements.push(db.insert(helpArticles).values(rows.helpArticles));

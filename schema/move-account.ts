@@ -28,6 +28,7 @@ export const ACCOUNT_TABLES = [
   "messages",
   "ticket_tags",
   "views",
+  "view_follows",
   "macros",
   "rules",
   "help_articles",

@@ -30,6 +30,7 @@ import {
 import {
   AGENT_ROLES,
   AGENT_AVAILABILITIES,
+  AGENT_ROUTING_DEFAULTS,
   TICKET_CHANNELS,
   TICKET_STATUSES,
   TICKET_PRIORITIES,
@@ -234,8 +235,10 @@ export const agents = sqliteTable(
     role: text("role", { enum: AGENT_ROLES }).notNull().default("agent"),
     passwordHash: text("password_hash").notNull(),
     availability: text("availability", { enum: AGENT_AVAILABILITIES }).notNull().default("available"),
-    chatCapacity: integer("chat_capacity").notNull().default(3),
-    ticketCapacity: integer("ticket_capacity").notNull().default(5),
+    chatCapacity: integer("chat_capacity").notNull().default(AGENT_ROUTING_DEFAULTS.chatCapacity),
+    ticketCapacity: integer("ticket_capacity").notNull().default(AGENT_ROUTING_DEFAULTS.ticketCapacity),
+    /** Minutes without activity in any of the agent's tabs before the agent shows as away. */
+    idleAwayMinutes: integer("idle_away_minutes").notNull().default(AGENT_ROUTING_DEFAULTS.idleAwayMinutes),
     createdAt: createdAt(),
   },
   (t) => [
@@ -401,6 +404,21 @@ export const views = sqliteTable(
   (t) => [index("views_account_position_idx").on(t.accountId, t.position)],
 );
 
+/** Views an agent follows: a new ticket arriving in one notifies the agent. */
+export const viewFollows = sqliteTable(
+  "view_follows",
+  {
+    accountId: accountId(),
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    viewId: text("view_id")
+      .notNull()
+      .references(() => views.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.viewId] }), index("view_follows_account_idx").on(t.accountId)],
+);
+
 export const macros = sqliteTable(
   "macros",
   {
@@ -537,6 +555,8 @@ export const accountSettings = sqliteTable("account_settings", {
     .$defaultFn(() => ({})),
   /** Inbound address the store's email forwards to, e.g. "support@demo.shop". */
   supportEmail: text("support_email"),
+  /** Auto-assignment takes open chats back from an agent who stops being available. */
+  unassignChatsWhenUnavailable: integer("unassign_chats_when_unavailable", { mode: "boolean" }).notNull().default(false),
   updatedAt: epochMs("updated_at")
     .notNull()
     .$defaultFn(() => Date.now()),
@@ -595,6 +615,7 @@ export type NewMessage = typeof messages.$inferInsert;
 export type Tag = typeof tags.$inferSelect;
 export type TicketTag = typeof ticketTags.$inferSelect;
 export type View = typeof views.$inferSelect;
+export type ViewFollow = typeof viewFollows.$inferSelect;
 export type NewView = typeof views.$inferInsert;
 export type Macro = typeof macros.$inferSelect;
 export type Rule = typeof rules.$inferSelect;

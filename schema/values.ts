@@ -8,6 +8,9 @@ export type AgentRole = (typeof AGENT_ROLES)[number];
 export const AGENT_AVAILABILITIES = ["available", "busy", "away"] as const;
 export type AgentAvailability = (typeof AGENT_AVAILABILITIES)[number];
 
+/** An agent's routing settings until someone changes them (the `agents` columns' defaults). */
+export const AGENT_ROUTING_DEFAULTS = { chatCapacity: 3, ticketCapacity: 5, idleAwayMinutes: 10 } as const;
+
 export const TICKET_CHANNELS = ["chat", "email", "sms", "api"] as const;
 export type TicketChannel = (typeof TICKET_CHANNELS)[number];
 
