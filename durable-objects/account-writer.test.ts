@@ -28,12 +28,17 @@ function hub() {
 
 /** A room-shaped flush that adds one tag row, reporting a ticket at `version`. */
 function tagFlush(name: string, version: number, ticketId = `tkt_w_${name}`): RoomFlush {
-  const after = { id: ticketId, accountId: fx.accountId, version } as TicketRecord;
+  const now = Date.now();
+  const after: TicketRecord = {
+    id: ticketId, accountId: fx.accountId, customerId: fx.customerIds[0], channel: "api", subject: name, status: "closed",
+    priority: "normal", assigneeId: null, teamId: null, tagIds: [], version, snoozedUntil: null, aiState: "none",
+    createdAt: now, updatedAt: now, firstResponseAt: null, closedAt: now, lastMessageAt: null, messageCount: 0,
+  };
   return {
     statements: [
       { sql: "INSERT INTO tags (id, account_id, name, created_at) VALUES (?, ?, ?, ?)", args: [`tag_w_${name}`, fx.accountId, `w-${name}`, Date.now()] },
     ],
-    report: { ticketId, version, before: null, after },
+    report: { ticketId, version, before: null, after, changes: [] },
   };
 }
 

@@ -1,33 +1,77 @@
 import { CloseReason, type CloseReasonName } from "../protocol/index.ts";
 import type { LivePeer } from "./live/live-room.ts";
 
-// Adapts a hibernatable WebSocket to the room's peer interface. Identity and the awareness
-// ids a socket owns live in the socket attachment, which survives hibernation; the wrapper
-// is cached per socket so the room can compare peers by identity.
+// Adapts a hibernatable WebSocket to the room's peer interface. Identity, the awareness ids
+// a socket owns and the host's per-socket flags live in the socket attachment, which
+// survives hibernation; the wrapper is cached per socket so the room can compare peers by
+// identity.
+
+/** What a host remembers per socket beyond identity (must stay small: attachments max 2 KiB). */
+export interface SocketFlags {
+  /** The client sends keepalives, so its silence means it is gone. */
+  keepalive: boolean;
+  /** Every awareness state the socket publishes says idle. */
+  idle: boolean;
+  connectedAt: number;
+}
 
 interface Attachment<Identity> {
   identity: Identity;
   awarenessIds: number[];
+  flags: SocketFlags;
 }
 
 const peers = new WeakMap<WebSocket, LivePeer<unknown>>();
+const attachments = new WeakMap<WebSocket, Attachment<unknown>>();
 
-export function attachIdentity<Identity>(ws: WebSocket, identity: Identity): void {
-  ws.serializeAttachment({ identity, awarenessIds: [] } satisfies Attachment<Identity>);
+function attachmentOf<Identity>(ws: WebSocket): Attachment<Identity> {
+  let attachment = attachments.get(ws) as Attachment<Identity> | undefined;
+  if (!attachment) {
+    const stored = ws.deserializeAttachment() as Partial<Attachment<Identity>>;
+    attachment = {
+      identity: stored.identity as Identity,
+      awarenessIds: stored.awarenessIds ?? [],
+      flags: stored.flags ?? { keepalive: false, idle: false, connectedAt: 0 },
+    };
+    attachments.set(ws, attachment as Attachment<unknown>);
+  }
+  return attachment;
+}
+
+function store<Identity>(ws: WebSocket, attachment: Attachment<Identity>): void {
+  attachments.set(ws, attachment as Attachment<unknown>);
+  ws.serializeAttachment(attachment);
+}
+
+export function attachIdentity<Identity>(ws: WebSocket, identity: Identity, flags: SocketFlags): void {
+  store(ws, { identity, awarenessIds: [], flags });
+}
+
+export function socketFlags(ws: WebSocket): SocketFlags {
+  return attachmentOf(ws).flags;
+}
+
+/** Updates the socket's flags; true if anything changed. */
+export function setSocketFlags(ws: WebSocket, patch: Partial<SocketFlags>): boolean {
+  const attachment = attachmentOf(ws);
+  const flags = { ...attachment.flags, ...patch };
+  if (flags.keepalive === attachment.flags.keepalive && flags.idle === attachment.flags.idle && flags.connectedAt === attachment.flags.connectedAt) {
+    return false;
+  }
+  store(ws, { ...attachment, flags });
+  return true;
 }
 
 export function peerFor<Identity>(ws: WebSocket): LivePeer<Identity> {
   const cached = peers.get(ws);
   if (cached) return cached as LivePeer<Identity>;
-  let attachment = ws.deserializeAttachment() as Attachment<Identity>;
   const peer: LivePeer<Identity> = {
-    identity: attachment.identity,
+    identity: attachmentOf<Identity>(ws).identity,
     get awarenessIds() {
-      return attachment.awarenessIds;
+      return attachmentOf(ws).awarenessIds;
     },
     setAwarenessIds(ids) {
-      attachment = { ...attachment, awarenessIds: ids };
-      ws.serializeAttachment(attachment);
+      store(ws, { ...attachmentOf(ws), awarenessIds: ids });
     },
     send(frame) {
       // A socket that is closing or closed is skipped rather than throwing into the room.

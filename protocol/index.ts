@@ -2,6 +2,8 @@
 // Objects, clients and tests import from here; nothing is defined twice. Spec:
 // docs/PROTOCOL.md.
 
+import type { AgentAvailability, AgentRole } from "../schema/values.ts";
+
 /**
  * Bumped whenever the wire changes in a way old clients cannot follow. Clients send it as
  * `?v=`; the server accepts versions from MIN_CLIENT_PROTOCOL_VERSION up to this one.
@@ -49,6 +51,8 @@ export const CloseReason = {
   CLIENT_TOO_OLD: { code: 4426, reason: "CLIENT_TOO_OLD" },
   SERVER_TOO_OLD: { code: 4427, reason: "SERVER_TOO_OLD" },
   MESSAGE_TOO_BIG: { code: 4413, reason: "MESSAGE_TOO_BIG" },
+  /** The client announced keepalives (`ka=1`) and then fell silent for SOCKET_SILENCE_LIMIT_MS. */
+  KEEPALIVE_TIMEOUT: { code: 4408, reason: "KEEPALIVE_TIMEOUT" },
   INTERNAL_ERROR: { code: 4500, reason: "INTERNAL_ERROR" },
 } as const;
 export type CloseReasonName = keyof typeof CloseReason;
@@ -85,6 +89,12 @@ export const KEEPALIVE_TIMEOUT_MS = 10_000;
  * laptop that slept without closing it); the hub closes it on its next sweep.
  */
 export const SOCKET_SILENCE_LIMIT_MS = 3 * KEEPALIVE_INTERVAL_MS;
+
+/**
+ * Query parameter a client adds (`ka=1`) to say it sends keepalives: only such sockets are
+ * closed for silence (a stock y-websocket client sends none and is left alone).
+ */
+export const KEEPALIVE_QUERY_PARAM = "ka";
 
 /** Socket paths, each carrying `?v=<PROTOCOL_VERSION>&token=<token>`. */
 export const LivePath = {
@@ -130,9 +140,8 @@ export const TYPING_IDLE_MS = 4_000;
 export const AWARENESS_PER_SECOND = 10;
 export const AWARENESS_BURST = 30;
 
-/** What an agent chooses; `offline` is never chosen, it is having no socket open. */
-export const AVAILABILITIES = ["available", "busy", "away"] as const;
-export type Availability = (typeof AVAILABILITIES)[number];
+/** What an agent chooses (schema/values.ts); `offline` is never chosen, it is having no socket open. */
+export type Availability = AgentAvailability;
 /** How an agent is shown to teammates and treated by routing. */
 export type EffectiveAvailability = Availability | "offline";
 
@@ -188,9 +197,11 @@ export interface InboxNotification {
 /** Newest notifications kept per agent in the document; older ones are dropped. */
 export const MAX_NOTIFICATIONS_PER_AGENT = 50;
 
-/** `agentSettings` entry in the inbox document (set through the API, kept by the hub). */
-export interface AgentLiveSettings {
-  /** Minutes without activity before a tab reports idle. */
+/** `agents` entry in the inbox document: an agent of the account and their routing settings. */
+export interface InboxAgent {
+  name: string;
+  role: AgentRole;
+  /** Minutes without activity in any tab before the agent's tabs report idle. */
   idleAwayMinutes: number;
   /** Views whose new tickets notify this agent. */
   followedViewIds: string[];
@@ -198,20 +209,12 @@ export interface AgentLiveSettings {
   capacity: { chat: number; other: number };
 }
 
-export const DEFAULT_AGENT_LIVE_SETTINGS: AgentLiveSettings = {
-  idleAwayMinutes: 10,
-  followedViewIds: [],
-  capacity: { chat: 3, other: 5 },
-};
-
 /** Roots of the server-owned inbox document. */
 export const InboxDoc = {
-  /** Y.Map agentId → { name, role }: the account's agents. */
+  /** Y.Map agentId → InboxAgent: the account's agents. */
   agents: "agents",
   /** Y.Map agentId → AgentPresence. */
   presence: "presence",
-  /** Y.Map agentId → AgentLiveSettings. */
-  agentSettings: "agentSettings",
   /** Y.Map viewId → InboxView. */
   views: "views",
   /** Y.Map viewCountKey → number of matching tickets. */

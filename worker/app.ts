@@ -1,10 +1,12 @@
 import { Hono } from "hono";
+import { agentRoutes, meLiveRoutes, routingSettingsRoutes } from "./agents/routes.ts";
 import { authRoutes, meRoutes } from "./auth/routes.ts";
 import { channelRoutes, devMailboxRoutes } from "./channels/routes.ts";
 import { customerRoutes } from "./customers/routes.ts";
 import type { Env } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { errorBody, handleError } from "./http/errors.ts";
+import { presenceRoutes } from "./live/presence-routes.ts";
 import { liveRoutes } from "./live/routes.ts";
 import { macroApplyRoutes, macroRoutes } from "./macros/routes.ts";
 import { ruleRoutes } from "./rules/routes.ts";
@@ -20,6 +22,10 @@ export const app = new Hono<{ Bindings: Env }>()
   .route("/health", healthRoutes)
   .route("/api/auth", authRoutes)
   .route("/api/me", meRoutes)
+  .route("/api/me", meLiveRoutes)
+  .route("/api/agents", agentRoutes)
+  .route("/api/settings", routingSettingsRoutes)
+  .route("/api/live", presenceRoutes)
   .route("/api/tickets", ticketReadRoutes)
   .route("/api/tickets", ticketWriteRoutes)
   .route("/api/tickets", ticketBulkRoutes)

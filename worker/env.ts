@@ -1,4 +1,4 @@
-import type { AccountHub } from "../durable-objects/account-hub.ts";
+import type { AccountHub } from "../durable-objects/account-hub/account-hub.ts";
 import type { AccountWriter } from "../durable-objects/account-writer.ts";
 import type { TicketRoom } from "../durable-objects/ticket-room/ticket-room.ts";
 

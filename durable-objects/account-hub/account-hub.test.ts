@@ -1,8 +1,8 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { InboxDoc, MessageType } from "../protocol/index.ts";
-import { LiveTestClient, waitFor } from "../worker/test-support/live-client.ts";
-import type { AgentIdentity } from "../worker/auth/identity.ts";
+import { InboxDoc, MessageType } from "../../protocol/index.ts";
+import { LiveTestClient, waitFor } from "../../worker/test-support/live-client.ts";
+import type { AgentIdentity } from "../../worker/auth/identity.ts";
 
 describe("AccountHub across an eviction", () => {
   it("restores the inbox from storage and asks open sockets to re-send awareness", async () => {

@@ -1,91 +1,138 @@
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
-import { AGENT_AWARENESS_FIELDS, InboxDoc, MAX_CLIENT_FRAME_BYTES } from "../protocol/index.ts";
-import { AgentIdentity, IDENTITY_HEADER } from "../worker/auth/identity.ts";
-import type { Env } from "../worker/env.ts";
-import { DocStore } from "./live/doc-store.ts";
-import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "./live/live-room.ts";
-import { attachIdentity, peerFor } from "./socket-peer.ts";
-import type { TicketChangeReport } from "./ticket-room/room-api.ts";
-import type { TicketRecord } from "./ticket-room/ticket-record.ts";
+import {
+  AGENT_AWARENESS_FIELDS,
+  AWARENESS_BURST,
+  AWARENESS_PER_SECOND,
+  effectiveAvailability,
+  Keepalive,
+  KEEPALIVE_QUERY_PARAM,
+  MAX_CLIENT_FRAME_BYTES,
+  SOCKET_SILENCE_LIMIT_MS,
+  type AgentAwarenessState,
+  type AgentPresence,
+} from "../../protocol/index.ts";
+import { AgentIdentity, IDENTITY_HEADER } from "../../worker/auth/identity.ts";
+import type { Env } from "../../worker/env.ts";
+import { ApiError } from "../../worker/http/errors.ts";
+import { accountShard } from "../../worker/shards.ts";
+import { roomName, type TicketChangeReport, type TicketRef } from "../ticket-room/room-api.ts";
+import { loadTicketPage } from "../ticket-room/shard-reads.ts";
+import type { TicketRecord } from "../ticket-room/ticket-record.ts";
+import { DocStore } from "../live/doc-store.ts";
+import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "../live/live-room.ts";
+import { attachIdentity, peerFor, setSocketFlags, socketFlags } from "../socket-peer.ts";
+import { capacityKind, planAssignments, type RoutableAgent } from "./assignment.ts";
+import { EMPTY_CONFIG, loadHubConfig, type HubAgent, type HubConfig } from "./hub-config.ts";
+import { HubStore } from "./hub-store.ts";
+import {
+  applyCountDelta,
+  ensureAgent,
+  markNotificationsRead,
+  pushNotifications,
+  readCounts,
+  readPresence,
+  replaceCounts,
+  writeAgents,
+  writePresence,
+  writeViews,
+} from "./inbox-doc.ts";
+import { notificationsFor, type NotificationDraft } from "./notifications.ts";
+import { countAll, countDelta, windowExpiry } from "./view-counts.ts";
+
+/** How often silent sockets are looked for while keepalive sockets are open. */
+const SWEEP_INTERVAL_MS = 30_000;
+/** How often the ticket index is checked against the shard while anyone is connected (safety net). */
+const RECONCILE_INTERVAL_MS = 5 * 60_000;
+/** Tickets changed this long before the last check are looked at again (clock skew, in-flight writes). */
+const RECONCILE_OVERLAP_MS = 60_000;
+/** After a restart the counts are recomputed from the index unless that was done this recently. */
+const RECOUNT_AFTER_RESTART_MS = 60_000;
+const SYNC_PAGE = 500;
+
+interface PresenceSnapshot {
+  agentId: string;
+  sockets: number;
+  presence: AgentPresence | null;
+}
 
 /**
- * One per account (`idFromName(accountId)`): the account's live inbox. It owns the `inbox`
- * Yjs document (server-written only) and relays the awareness of every agent tab. Sockets
- * are hibernatable: identity lives in each socket's attachment, the document in SQLite, and
- * nothing here sets a timer.
+ * One per account (`idFromName(accountId)`): the account's live inbox and its serialisation
+ * point. It owns the server-written `inbox` Yjs document (agents, presence, views and their
+ * exact counts, notifications) and relays the awareness of every agent tab (viewing,
+ * typing, idle). Ticket changes arrive as reports from the AccountWriter once they are on
+ * the shard; counts, notifications and auto-assignment are derived from them.
+ *
+ * Hibernation-friendly: identity and per-socket flags live in socket attachments, the
+ * document and the ticket index in SQLite, keepalives are answered by the runtime without
+ * waking the object, and the only timer is an alarm (silent sockets, time-windowed counts,
+ * the periodic check against the shard).
  */
 export class AccountHub extends DurableObject<Env> {
   private readonly doc = new Y.Doc();
-  private readonly store: DocStore;
+  private readonly docStore: DocStore;
+  private readonly store: HubStore;
   private readonly room: LiveRoom<AgentIdentity>;
+  private config: HubConfig | null;
+  private accountId: string | null;
+  private ready: Promise<void> | null = null;
+  /** Auto-assignment runs one at a time, each after the previous. */
+  private assigning: Promise<void> = Promise.resolve();
+  /** Assignments sent to rooms whose report has not arrived yet: ticket → agent. */
+  private readonly pendingAssignments = new Map<string, string>();
+  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new DocStore(ctx.storage, "inbox");
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS ticket_index (
-      ticket_id TEXT PRIMARY KEY, version INTEGER NOT NULL, ticket TEXT NOT NULL)`);
-    this.store.load(this.doc);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(Keepalive.request, Keepalive.response));
+    this.store = new HubStore(ctx.storage);
+    this.docStore = new DocStore(ctx.storage, "inbox");
+    this.docStore.load(this.doc);
+    this.config = this.store.meta<HubConfig>("config");
+    this.accountId = this.store.meta<string>("account_id");
     this.room = new LiveRoom(this.doc, inboxPolicy);
     // Every server-side change is persisted, then sent to every socket.
     this.doc.on("update", (update: Uint8Array, origin: unknown) => {
-      if (origin === this.store) return;
-      this.store.append(this.doc, update);
+      if (origin === this.docStore) return;
+      this.docStore.append(this.doc, update);
       this.room.broadcastDocUpdate(update, this.peers());
     });
     // Woken from hibernation with sockets still open: awareness lived only in memory.
     const sockets = ctx.getWebSockets();
     if (sockets.length > 0) this.room.queryAwareness(sockets.map((ws) => peerFor<AgentIdentity>(ws)));
+    const recountedAt = this.store.meta<number>("recounted_at") ?? 0;
+    if (this.accountId !== null && Date.now() - recountedAt > RECOUNT_AFTER_RESTART_MS) {
+      this.store.setMeta("recount_due", true);
+      void ctx.storage.setAlarm(Date.now());
+    }
   }
+
+  // --- sockets ----------------------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade") !== "websocket") {
       return Response.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, { status: 426 });
     }
     const identity = AgentIdentity.parse(JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null"));
+    this.rememberAccount(identity.accountId);
+    const keepalive = new URL(request.url).searchParams.get(KEEPALIVE_QUERY_PARAM) === "1";
     const pair = new WebSocketPair();
     const server = pair[1];
     this.ctx.acceptWebSocket(server, [identity.agentId]);
-    attachIdentity(server, identity);
-    this.recordAgent(identity);
+    attachIdentity(server, identity, { keepalive, idle: false, connectedAt: Date.now() });
+    ensureAgent(this.doc, identity);
     this.room.welcome(peerFor(server));
+    this.refreshPresence(identity.agentId);
+    void this.ensureReady(identity.accountId).catch((error: unknown) => console.warn("inbox: not ready yet", String(error)));
+    await this.armAlarm();
     return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  /**
-   * Ticket rooms' changes, reported by the AccountWriter once on the shard (many tickets per
-   * call, one storage transaction). Reports are applied per ticket
-   * only when newer than what the hub holds, so duplicates and out-of-order arrivals are
-   * harmless; live counts (next step) are derived from this index.
-   */
-  async reportTicketChanges(changes: TicketChangeReport<TicketRecord>[]): Promise<void> {
-    this.ctx.storage.transactionSync(() => {
-      for (const change of changes) this.indexTicket(change);
-    });
-  }
-
-  private indexTicket(change: TicketChangeReport<TicketRecord>): void {
-    this.ctx.storage.sql.exec(
-      `INSERT INTO ticket_index (ticket_id, version, ticket) VALUES (?, ?, ?)
-       ON CONFLICT (ticket_id) DO UPDATE SET version = excluded.version, ticket = excluded.ticket
-       WHERE excluded.version > ticket_index.version`,
-      change.ticketId,
-      change.version,
-      JSON.stringify(change.after),
-    );
-  }
-
-  /** The newest version of a ticket the hub has been told about (tests, diagnostics). */
-  async reportedVersion(ticketId: string): Promise<number | null> {
-    const row = this.ctx.storage.sql
-      .exec<{ version: number }>("SELECT version FROM ticket_index WHERE ticket_id = ?", ticketId)
-      .toArray()[0];
-    return row?.version ?? null;
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const peer = peerFor<AgentIdentity>(ws);
+    this.lastFrameAt.set(ws, Date.now());
     if (typeof message === "string") {
+      // Keepalives are answered by the runtime; this is a keepalive sent as not exactly that.
       peer.close("BAD_MESSAGE");
       return;
     }
@@ -98,25 +145,32 @@ export class AccountHub extends DurableObject<Env> {
     } catch (error) {
       if (!(error instanceof BadMessageError)) throw error;
       console.warn(`inbox: bad frame from agent ${peer.identity.agentId}: ${error.message}`);
-      this.room.removePeer(peer, this.peers(ws));
-      peer.close("BAD_MESSAGE");
+      this.dropSocket(ws, "BAD_MESSAGE");
+      return;
     }
+    // Idle is per browser: the agent is away once every socket of theirs says so.
+    const states = this.room.statesOf(peer) as (AgentAwarenessState | null)[];
+    const idle = states.length > 0 && states.every((state) => state?.idle === true);
+    if (setSocketFlags(ws, { idle })) this.refreshPresence(peer.identity.agentId);
   }
 
   override webSocketClose(ws: WebSocket): void {
-    this.room.removePeer(peerFor<AgentIdentity>(ws), this.peers(ws));
+    this.forgetSocket(ws);
   }
 
   override webSocketError(ws: WebSocket): void {
-    this.room.removePeer(peerFor<AgentIdentity>(ws), this.peers(ws));
+    this.forgetSocket(ws);
   }
 
-  /** Agents of this account who have ever connected, for names in presence lists. */
-  private recordAgent(identity: AgentIdentity): void {
-    const agents = this.doc.getMap<{ name: string; role: string }>(InboxDoc.agents);
-    const known = agents.get(identity.agentId);
-    if (known?.name === identity.name && known.role === identity.role) return;
-    agents.set(identity.agentId, { name: identity.name, role: identity.role });
+  private forgetSocket(ws: WebSocket): void {
+    const peer = peerFor<AgentIdentity>(ws);
+    this.room.removePeer(peer, this.peers(ws));
+    this.refreshPresence(peer.identity.agentId, ws);
+  }
+
+  private dropSocket(ws: WebSocket, reason: "BAD_MESSAGE" | "KEEPALIVE_TIMEOUT"): void {
+    peerFor<AgentIdentity>(ws).close(reason);
+    this.forgetSocket(ws);
   }
 
   private peers(except?: WebSocket) {
@@ -125,6 +179,318 @@ export class AccountHub extends DurableObject<Env> {
       .filter((ws) => ws !== except)
       .map((ws) => peerFor<AgentIdentity>(ws));
   }
+
+  private openSocketsOf(agentId: string, except?: WebSocket): WebSocket[] {
+    return this.ctx.getWebSockets(agentId).filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN);
+  }
+
+  // --- presence and availability ------------------------------------------------------------
+
+  /** Re-derives an agent's presence from their open sockets and chosen availability. */
+  private refreshPresence(agentId: string, closing?: WebSocket): void {
+    const sockets = this.openSocketsOf(agentId, closing);
+    const online = sockets.length > 0;
+    const next = {
+      online,
+      status: this.agentConfig(agentId)?.availability ?? "available",
+      idle: online && sockets.every((ws) => socketFlags(ws).idle),
+    };
+    const before = readPresence(this.doc, agentId);
+    if (!writePresence(this.doc, agentId, next, Date.now())) return;
+    const was = before ? effectiveAvailability(before) : "offline";
+    const now = effectiveAvailability(next);
+    if (now === "available" && was !== "available") this.scheduleAssignment();
+    if (was === "available" && now !== "available" && this.config?.unassignChatsWhenUnavailable) this.releaseChatsOf(agentId);
+  }
+
+  private agentConfig(agentId: string): HubAgent | undefined {
+    return this.config?.agents.find((agent) => agent.id === agentId);
+  }
+
+  /** Agents, with how many sockets each has open (the live team board, tests). */
+  async presenceSnapshot(): Promise<PresenceSnapshot[]> {
+    const agentIds = new Set([...(this.config?.agents.map((agent) => agent.id) ?? []), ...this.ctx.getWebSockets().flatMap((ws) => this.ctx.getTags(ws))]);
+    return [...agentIds].sort().map((agentId) => ({
+      agentId,
+      sockets: this.openSocketsOf(agentId).length,
+      presence: readPresence(this.doc, agentId) ?? null,
+    }));
+  }
+
+  // --- configuration ------------------------------------------------------------------------
+
+  /** The account's views, agents or routing settings changed on the shard: read them again. */
+  async reloadConfig(accountId: string): Promise<void> {
+    this.rememberAccount(accountId);
+    await this.ensureReady(accountId);
+    await this.loadConfig(accountId);
+    this.recountAll(Date.now());
+    for (const agent of this.config?.agents ?? []) this.refreshPresence(agent.id);
+    this.scheduleAssignment();
+    await this.armAlarm();
+  }
+
+  private async loadConfig(accountId: string): Promise<void> {
+    let config: HubConfig;
+    try {
+      config = await loadHubConfig(await accountShard(this.env, accountId), accountId);
+    } catch (error) {
+      // An account the directory does not know (yet) has nothing to count or route.
+      if (!isUnknownAccount(error)) throw error;
+      config = EMPTY_CONFIG;
+    }
+    this.config = config;
+    this.store.setMeta("config", config);
+    this.doc.transact(() => {
+      writeAgents(this.doc, config.agents);
+      // Whoever is connected stays listed, known to the configuration or not (yet).
+      for (const ws of this.ctx.getWebSockets()) ensureAgent(this.doc, peerFor<AgentIdentity>(ws).identity);
+      writeViews(this.doc, config.views);
+    });
+  }
+
+  private rememberAccount(accountId: string): void {
+    if (this.accountId === accountId) return;
+    this.accountId = accountId;
+    this.store.setMeta("account_id", accountId);
+  }
+
+  /** Configuration and a complete ticket index, once per instance (retried after a failure). */
+  private ensureReady(accountId: string): Promise<void> {
+    this.rememberAccount(accountId);
+    this.ready ??= (async () => {
+      if (!this.config) await this.loadConfig(accountId);
+      if (!this.store.meta<boolean>("index_built")) await this.syncFromShard(accountId, 0);
+    })().catch((error: unknown) => {
+      this.ready = null;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  // --- ticket changes -----------------------------------------------------------------------
+
+  /**
+   * Ticket rooms' changes, reported by the AccountWriter once they are on the shard (many
+   * tickets per call). A report is applied only for versions the hub has not seen, so
+   * duplicates and out-of-order arrivals change nothing and notify nobody twice.
+   */
+  async reportTicketChanges(reports: TicketChangeReport<TicketRecord>[]): Promise<void> {
+    const first = reports[0];
+    if (!first) return;
+    await this.ensureReady(first.after.accountId);
+    const config = this.config ?? EMPTY_CONFIG;
+    const now = Date.now();
+    const followedViews = new Map(config.agents.filter((a) => a.followedViewIds.length > 0).map((a) => [a.id, a.followedViewIds]));
+    const delta = new Map<string, number>();
+    const drafts: NotificationDraft[] = [];
+    let expiry = this.store.meta<number>("window_expiry");
+    this.ctx.storage.transactionSync(() => {
+      for (const report of reports) {
+        const known = this.store.ticket(report.ticketId);
+        if (known && known.version >= report.version) continue;
+        drafts.push(...notificationsFor({ known, report, views: config.views, followedViews, now }));
+        for (const [key, by] of countDelta(config.views, known, report.after, now)) delta.set(key, (delta.get(key) ?? 0) + by);
+        this.store.put(report.after);
+        const leaves = windowExpiry(config.views, report.after, now);
+        if (leaves !== null && (expiry === null || leaves < expiry)) expiry = leaves;
+        const pending = this.pendingAssignments.get(report.ticketId);
+        if (pending !== undefined && (report.after.assigneeId !== null || report.after.status !== "open")) this.pendingAssignments.delete(report.ticketId);
+      }
+      if (expiry !== null) this.store.setMeta("window_expiry", expiry);
+    });
+    this.doc.transact(() => {
+      applyCountDelta(this.doc, delta);
+      pushNotifications(this.doc, drafts, now);
+    });
+    this.scheduleAssignment();
+    await this.armAlarm();
+  }
+
+  /** The newest version of a ticket the hub has been told about (tests, diagnostics). */
+  async reportedVersion(ticketId: string): Promise<number | null> {
+    return this.store.version(ticketId);
+  }
+
+  /** Every count as the inbox document has it (tests, diagnostics). */
+  async viewCounts(): Promise<Record<string, number>> {
+    return Object.fromEntries(readCounts(this.doc));
+  }
+
+  async markNotificationsRead(agentId: string, seq: number): Promise<void> {
+    markNotificationsRead(this.doc, agentId, seq);
+  }
+
+  /** Counts from the index, from scratch; also finds when the next time window runs out. */
+  private recountAll(now: number): void {
+    const views = this.config?.views ?? [];
+    let expiry: number | null = null;
+    const tickets = this.store.tickets();
+    const counted = function* () {
+      for (const ticket of tickets) {
+        const leaves = windowExpiry(views, ticket, now);
+        if (leaves !== null && (expiry === null || leaves < expiry)) expiry = leaves;
+        yield ticket;
+      }
+    };
+    const counts = countAll(views, counted(), now);
+    this.doc.transact(() => replaceCounts(this.doc, counts));
+    this.store.setMeta("recounted_at", now);
+    this.store.setMeta("recount_due", false);
+    this.store.setMeta("window_expiry", expiry);
+  }
+
+  /**
+   * Brings the index up to date with the shard for tickets changed since `since` (0: all),
+   * forward-only by version, then recounts if anything was missing. The first run builds
+   * the index; later runs are the safety net for a report that never came.
+   */
+  private async syncFromShard(accountId: string, since: number): Promise<void> {
+    const startedAt = Date.now();
+    const shard = await accountShard(this.env, accountId).catch((error: unknown) => {
+      if (isUnknownAccount(error)) return null;
+      throw error;
+    });
+    let changed = false;
+    if (shard) {
+      let cursor = { updatedAt: since, id: "" };
+      for (;;) {
+        const page = await loadTicketPage(shard, accountId, cursor, SYNC_PAGE);
+        this.ctx.storage.transactionSync(() => {
+          for (const ticket of page) {
+            if ((this.store.version(ticket.id) ?? 0) >= ticket.version) continue;
+            this.store.put(ticket);
+            changed = true;
+          }
+        });
+        const last = page.at(-1);
+        if (!last || page.length < SYNC_PAGE) break;
+        cursor = { updatedAt: last.updatedAt, id: last.id };
+      }
+    }
+    this.store.setMeta("index_built", true);
+    this.store.setMeta("synced_at", startedAt);
+    if (changed || since === 0) this.recountAll(Date.now());
+    if (changed) this.scheduleAssignment();
+  }
+
+  // --- auto-assignment ----------------------------------------------------------------------
+
+  private scheduleAssignment(): void {
+    this.assigning = this.assigning.then(() => this.assignWaiting()).catch((error: unknown) => console.warn("auto-assignment failed", String(error)));
+  }
+
+  /** Serves waiting tickets to available agents, one decision at a time. */
+  private async assignWaiting(): Promise<void> {
+    const config = this.config;
+    const accountId = this.accountId;
+    if (!config || !accountId) return;
+    const waiting = this.store.waitingTickets().filter((ticket) => !this.pendingAssignments.has(ticket.id));
+    if (waiting.length === 0) return;
+    const loads = this.store.openLoads();
+    for (const [ticketId, agentId] of this.pendingAssignments) {
+      const ticket = this.store.ticket(ticketId);
+      const load = loads.get(agentId) ?? { chat: 0, other: 0 };
+      if (ticket) load[capacityKind(ticket.channel)] += 1;
+      loads.set(agentId, load);
+    }
+    const lastAssigned = this.store.meta<Record<string, number>>("last_assigned") ?? {};
+    const routable: RoutableAgent[] = config.agents
+      .filter((agent) => {
+        const presence = readPresence(this.doc, agent.id);
+        return presence !== undefined && effectiveAvailability(presence) === "available";
+      })
+      .map((agent) => ({
+        agentId: agent.id,
+        teamIds: new Set(agent.teamIds),
+        capacity: agent.capacity,
+        open: { ...(loads.get(agent.id) ?? { chat: 0, other: 0 }) },
+        lastAssignedAt: lastAssigned[agent.id] ?? 0,
+      }));
+    const now = Date.now();
+    for (const decision of planAssignments(waiting, routable, now)) {
+      const ticket = waiting.find((candidate) => candidate.id === decision.ticketId)!;
+      this.pendingAssignments.set(decision.ticketId, decision.agentId);
+      const ref: TicketRef = { accountId, ticketId: decision.ticketId };
+      const outcome = await this.ticketRoom(ref)
+        .autoAssign(ref, decision.agentId, ticket.teamId)
+        .catch((error: unknown) => ({ ok: false as const, code: "UNAVAILABLE" as const, message: String(error) }));
+      if (outcome.ok && outcome.value.assigned) {
+        lastAssigned[decision.agentId] = now;
+      } else {
+        this.pendingAssignments.delete(decision.ticketId);
+      }
+    }
+    this.store.setMeta("last_assigned", lastAssigned);
+  }
+
+  /** Hands an agent's open chats back to their team's queue (the account's optional setting). */
+  private releaseChatsOf(agentId: string): void {
+    const accountId = this.accountId;
+    if (!accountId) return;
+    const chats = this.store.openChatsOf(agentId);
+    this.assigning = this.assigning
+      .then(async () => {
+        for (const ticketId of chats) {
+          const ref: TicketRef = { accountId, ticketId };
+          await this.ticketRoom(ref).releaseAssignment(ref, agentId);
+        }
+      })
+      .catch((error: unknown) => console.warn("releasing chats failed", String(error)));
+  }
+
+  private ticketRoom(ref: TicketRef) {
+    return this.env.TICKET_ROOM.get(this.env.TICKET_ROOM.idFromName(roomName(ref)));
+  }
+
+  // --- the alarm: silent sockets, time windows, the safety net ------------------------------
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (const ws of this.ctx.getWebSockets()) {
+      const flags = socketFlags(ws);
+      if (!flags.keepalive) continue;
+      const answered = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const last = Math.max(answered, this.lastFrameAt.get(ws) ?? 0, flags.connectedAt);
+      if (now - last > SOCKET_SILENCE_LIMIT_MS) this.dropSocket(ws, "KEEPALIVE_TIMEOUT");
+    }
+    const accountId = this.accountId;
+    if (accountId !== null) {
+      await this.ensureReady(accountId);
+      const syncedAt = this.store.meta<number>("synced_at") ?? 0;
+      if (this.ctx.getWebSockets().length > 0 && now - syncedAt >= RECONCILE_INTERVAL_MS) {
+        await this.loadConfig(accountId);
+        await this.syncFromShard(accountId, Math.max(0, syncedAt - RECONCILE_OVERLAP_MS));
+      }
+      const expiry = this.store.meta<number>("window_expiry");
+      if (this.store.meta<boolean>("recount_due") || (expiry !== null && expiry <= now)) this.recountAll(now);
+    }
+    await this.armAlarm();
+  }
+
+  /** Sets the alarm to the earliest thing due, or clears it when nothing is. */
+  private async armAlarm(): Promise<void> {
+    const now = Date.now();
+    const due: number[] = [];
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.some((ws) => socketFlags(ws).keepalive)) due.push(now + SWEEP_INTERVAL_MS);
+    if (sockets.length > 0) due.push((this.store.meta<number>("synced_at") ?? now) + RECONCILE_INTERVAL_MS);
+    const expiry = this.store.meta<number>("window_expiry");
+    if (expiry !== null) due.push(expiry);
+    if (this.store.meta<boolean>("recount_due")) due.push(now);
+    if (due.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const next = Math.max(now, Math.min(...due));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
+  }
+}
+
+/** The directory has no such account (tests' throwaway hubs, an account being created). */
+function isUnknownAccount(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404;
 }
 
 /** The inbox is written by the hub alone; a tab may describe only its own agent. */
@@ -139,8 +505,11 @@ const inboxPolicy: LiveRoomPolicy<AgentIdentity> = {
     if (!Object.keys(fields).every((key) => (AGENT_AWARENESS_FIELDS as readonly string[]).includes(key))) return false;
     if (fields.agentId !== identity.agentId) return false;
     if (typeof fields.name !== "string" || fields.name.length > 200) return false;
+    if (fields.idle !== undefined && typeof fields.idle !== "boolean") return false;
     return [fields.viewing, fields.typing].every(
       (value) => value === undefined || value === null || (typeof value === "string" && value.length <= 100),
     );
   },
+  sameOwner: (a, b) => a.agentId === b.agentId && a.accountId === b.accountId,
+  awarenessRate: { perSecond: AWARENESS_PER_SECOND, burst: AWARENESS_BURST },
 };

@@ -26,6 +26,13 @@ export interface LiveRoomPolicy<Identity> {
   mayWrite(update: Uint8Array, identity: Identity): boolean;
   /** Whether a peer may publish this awareness state (`null` removals are always allowed). */
   mayPublishAwareness(state: unknown, identity: Identity): boolean;
+  /**
+   * Whether two sockets belong to the same user: such a socket may take over awareness
+   * client ids the other published (a browser's new leader tab taking over its other tabs).
+   */
+  sameOwner(a: Identity, b: Identity): boolean;
+  /** Awareness updates a socket may send: a sustained rate and a burst (token bucket). */
+  awarenessRate: { perSecond: number; burst: number };
 }
 
 /** A frame the room could not understand: the host closes that one socket. */
@@ -35,6 +42,8 @@ export class LiveRoom<Identity> {
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   private readonly policy: LiveRoomPolicy<Identity>;
+  /** Awareness tokens per socket; in memory only (a wake gives everyone a full bucket). */
+  private readonly buckets = new WeakMap<LivePeer<Identity>, { tokens: number; at: number }>();
 
   constructor(doc: Y.Doc, policy: LiveRoomPolicy<Identity>) {
     this.doc = doc;
@@ -137,15 +146,22 @@ export class LiveRoom<Identity> {
     update: Uint8Array,
     peers: () => Iterable<LivePeer<Identity>>,
   ): void {
+    if (!this.takeAwarenessToken(peer)) {
+      peer.send(permissionDenied(PermissionDeniedReason.rateLimited));
+      return;
+    }
     const entries = readAwarenessEntries(update);
     const owned = new Set(peer.awarenessIds);
     const claimed = entries.map((entry) => entry.clientId).filter((id) => !owned.has(id));
+    const handedOver: LivePeer<Identity>[] = [];
     if (claimed.length > 0) {
       for (const other of peers()) {
-        if (other !== peer && other.awarenessIds.some((id) => claimed.includes(id))) {
+        if (other === peer || !other.awarenessIds.some((id) => claimed.includes(id))) continue;
+        if (!this.policy.sameOwner(other.identity, peer.identity)) {
           peer.send(permissionDenied(PermissionDeniedReason.foreignAwareness));
           return;
         }
+        handedOver.push(other);
       }
     }
     for (const entry of entries) {
@@ -154,12 +170,32 @@ export class LiveRoom<Identity> {
         return;
       }
     }
+    // The other socket no longer answers for these ids: its close must not remove them.
+    for (const other of handedOver) other.setAwarenessIds(other.awarenessIds.filter((id) => !claimed.includes(id)));
     if (claimed.length > 0) peer.setAwarenessIds([...owned, ...claimed]);
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
     const frame = encoding.createEncoder();
     encoding.writeVarUint(frame, MessageType.awareness);
     encoding.writeVarUint8Array(frame, update);
     this.broadcast(encoding.toUint8Array(frame), peers(), peer);
+  }
+
+  private takeAwarenessToken(peer: LivePeer<Identity>): boolean {
+    const { perSecond, burst } = this.policy.awarenessRate;
+    const now = Date.now();
+    const bucket = this.buckets.get(peer) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    this.buckets.set(peer, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Awareness states a socket has published (its own client ids only). */
+  statesOf(peer: LivePeer<Identity>): unknown[] {
+    const states = this.awareness.getStates();
+    return peer.awarenessIds.filter((id) => states.has(id)).map((id) => states.get(id));
   }
 
   private awarenessFrame(clientIds: number[]): Uint8Array {

@@ -21,6 +21,17 @@ export function roomName(ref: TicketRef): string {
   return `${ref.accountId}:${ref.ticketId}`;
 }
 
+/** One change within a report: what the hub needs for notifications (no message bodies). */
+export interface ReportedChange {
+  version: number;
+  /** Who made it; null for changes recorded before actors were. */
+  actor: { kind: "agent" | "customer" | "rule" | "system"; id: string | null } | null;
+  /** The message this change added, if any. */
+  message: { id: string; authorKind: string; isInternalNote: boolean } | null;
+  /** The ticket's assignee after this change. */
+  assigneeId: string | null;
+}
+
 /** A report to the AccountHub, sent once a change is on the shard. */
 export interface TicketChangeReport<Ticket> {
   ticketId: string;
@@ -28,4 +39,6 @@ export interface TicketChangeReport<Ticket> {
   /** The ticket before the first change reported, null when the report includes creation. */
   before: Ticket | null;
   after: Ticket;
+  /** The reported changes, oldest first (versions before.version + 1 … version). */
+  changes: ReportedChange[];
 }

@@ -1,4 +1,4 @@
-import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
+import type { Actor, MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 // The room's own SQLite: the current ticket and the outbox of changes not yet on the shard
 // and reported to the AccountHub. A change and its outbox entry are written in one
@@ -28,6 +28,8 @@ export interface OutboxEntry {
   delivery: OutboundDeliveryRequest | null;
   /** An automatic reply was sent to this customer at this time (rules throttle on it). */
   autoReply?: { customerId: string; at: number } | null;
+  /** Who made the change (absent in entries written before actors were recorded). */
+  actor?: Actor;
 }
 
 export type NewOutboxEntry = Omit<OutboxEntry, "seq">;
@@ -86,6 +88,7 @@ export class RoomStore {
           message: entry.message,
           delivery: entry.delivery,
           autoReply: entry.autoReply ?? null,
+          actor: entry.actor ?? null,
         }),
       );
       if (entry.message) {
@@ -106,8 +109,10 @@ export class RoomStore {
       .exec<OutboxRow>("SELECT seq, version, payload FROM outbox ORDER BY seq LIMIT ?", limit)
       .toArray()
       .map((row) => {
-        const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply">;
-        return { seq: row.seq, version: row.version, ...payload };
+        const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply"> & {
+          actor?: Actor | null;
+        };
+        return { ...payload, seq: row.seq, version: row.version, actor: payload.actor ?? undefined };
       });
   }
 

@@ -19,6 +19,32 @@ export async function loadTicketFromShard(shard: Shard, ref: TicketRef): Promise
   if (!row) return null;
   const count = Number(thread?.rows[0]?.n ?? 0);
   const maxSeq = Number(thread?.rows[0]?.max_seq ?? 0);
+  // Seeded rows may predate per-ticket sequence numbers: never reuse a position.
+  return ticketFromRow(row, (tags?.rows ?? []).map((tag) => String(tag.tag_id)), Math.max(count, maxSeq));
+}
+
+/**
+ * A page of an account's tickets, oldest change first (keyset on updated_at, id), for a
+ * reader that follows every ticket (the AccountHub). `messageCount` is not read (0).
+ */
+export async function loadTicketPage(
+  shard: Shard,
+  accountId: string,
+  after: { updatedAt: number; id: string },
+  limit: number,
+): Promise<TicketRecord[]> {
+  const page = await shard.client.execute({
+    sql: `SELECT t.*, (SELECT group_concat(tag_id, ' ') FROM (SELECT tag_id FROM ticket_tags g
+            WHERE g.ticket_id = t.id AND g.account_id = t.account_id ORDER BY tag_id)) AS tag_list
+          FROM tickets t
+          WHERE t.account_id = ? AND (t.updated_at > ? OR (t.updated_at = ? AND t.id > ?))
+          ORDER BY t.updated_at, t.id LIMIT ?`,
+    args: [accountId, after.updatedAt, after.updatedAt, after.id, limit],
+  });
+  return page.rows.map((row) => ticketFromRow(row, row.tag_list ? String(row.tag_list).split(" ") : [], 0));
+}
+
+function ticketFromRow(row: Record<string, unknown>, tagIds: string[], messageCount: number): TicketRecord {
   const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
   return {
     id: String(row.id),
@@ -30,7 +56,7 @@ export async function loadTicketFromShard(shard: Shard, ref: TicketRef): Promise
     priority: row.priority as TicketRecord["priority"],
     assigneeId: row.assignee_id === null ? null : String(row.assignee_id),
     teamId: row.team_id === null ? null : String(row.team_id),
-    tagIds: (tags?.rows ?? []).map((tag) => String(tag.tag_id)),
+    tagIds,
     version: Number(row.version),
     snoozedUntil: nullableNumber(row.snoozed_until),
     aiState: row.ai_state as TicketRecord["aiState"],
@@ -39,7 +65,6 @@ export async function loadTicketFromShard(shard: Shard, ref: TicketRef): Promise
     firstResponseAt: nullableNumber(row.first_response_at),
     closedAt: nullableNumber(row.closed_at),
     lastMessageAt: nullableNumber(row.last_message_at),
-    // Seeded rows may predate per-ticket sequence numbers: never reuse a position.
-    messageCount: Math.max(count, maxSeq),
+    messageCount,
   };
 }

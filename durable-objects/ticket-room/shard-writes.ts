@@ -1,5 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import type { OutboundDeliveryRequest, OutboxEntry } from "./room-store.ts";
+import type { TicketChangeReport } from "./room-api.ts";
 import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 // Outbox entries as idempotent shard statements: replaying a batch that already landed
@@ -105,6 +106,26 @@ export function shardStatements(entries: readonly OutboxEntry[]): InStatement[] 
     if (entry.delivery) statements.push(deliveryInsert(entry.after, entry.delivery, entry.message?.createdAt ?? entry.after.updatedAt));
   }
   return statements;
+}
+
+/** What the hub is told once a run of outbox entries is on the shard. */
+export function changeReport(entries: readonly OutboxEntry[]): TicketChangeReport<TicketRecord> {
+  const first = entries[0]!;
+  const last = entries.at(-1)!;
+  return {
+    ticketId: last.after.id,
+    version: last.after.version,
+    before: first.before,
+    after: last.after,
+    changes: entries.map((entry) => ({
+      version: entry.version,
+      actor: entry.actor ?? null,
+      message: entry.message
+        ? { id: entry.message.id, authorKind: entry.message.authorKind, isInternalNote: entry.message.isInternalNote }
+        : null,
+      assigneeId: entry.after.assigneeId,
+    })),
+  };
 }
 
 function sameTags(a: readonly string[], b: readonly string[]): boolean {

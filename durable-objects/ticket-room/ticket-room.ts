@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env.ts";
 import { accountShard } from "../../worker/shards.ts";
 import { loadTicketFromShard } from "./shard-reads.ts";
-import { shardStatements } from "./shard-writes.ts";
+import { changeReport, shardStatements } from "./shard-writes.ts";
 import { RoomStore, type OutboundDeliveryRequest, type OutboxEntry } from "./room-store.ts";
 import {
   appendMessage,
@@ -55,10 +55,10 @@ export class TicketRoom extends DurableObject<Env> {
     if (this.store.ticket()) return { ok: false, code: "CONFLICT", message: "this ticket already exists" };
     const now = Date.now();
     const created = newTicketRecord(input, now);
-    this.store.commit({ version: created.version, before: null, after: created, message: null, delivery: null });
+    this.store.commit({ version: created.version, before: null, after: created, message: null, delivery: null, actor });
     let message: MessageRecord | null = null;
     if (firstMessage) {
-      const result = this.commitMessage(created, firstMessage, delivery, now);
+      const result = this.commitMessage(created, firstMessage, delivery, now, actor);
       message = result.message;
     }
     await this.applyRules(["ticket_created"], actor, message);
@@ -71,7 +71,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (!current.ok) return current;
     const next = applyPatch(current.value, patch, Date.now());
     if (next !== current.value) {
-      this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null });
+      this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor });
       const events: RuleEvent[] = ["ticket_updated"];
       if (next.assigneeId !== null && next.assigneeId !== current.value.assigneeId) events.push("ticket_assigned");
       await this.applyRules(events, actor, null);
@@ -94,12 +94,39 @@ export class TicketRoom extends DurableObject<Env> {
     // A re-delivered webhook or retried request carrying a message id this room already wrote.
     const known = this.store.message(input.id);
     if (known) return { ok: true, value: { ticket: current.value, message: known, duplicate: true } };
-    const result = this.commitMessage(current.value, input, delivery, Date.now());
+    const result = this.commitMessage(current.value, input, delivery, Date.now(), actor);
     if (result.message.authorKind === "customer" && !result.message.isInternalNote) {
       await this.applyRules(["message_received"], actor, result.message);
     }
     this.requestFlush();
     return { ok: true, value: { ticket: this.store.ticket()!, message: result.message, duplicate: false } };
+  }
+
+  /**
+   * Auto-assignment's compare-and-set: assigns the ticket only if it is still open, routed
+   * to `teamId` and assigned to nobody (an agent may have taken it meanwhile).
+   */
+  async autoAssign(ref: TicketRef, agentId: string, teamId: string): Promise<RoomResult<{ assigned: boolean }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const ticket = current.value;
+    if (ticket.status !== "open" || ticket.teamId !== teamId || ticket.assigneeId !== null) return { ok: true, value: { assigned: false } };
+    return this.systemAssign(ticket, agentId);
+  }
+
+  /** Takes the ticket back from `agentId` (who stopped being available), if it is still theirs. */
+  async releaseAssignment(ref: TicketRef, agentId: string): Promise<RoomResult<{ assigned: boolean }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    if (current.value.assigneeId !== agentId) return { ok: true, value: { assigned: false } };
+    return this.systemAssign(current.value, null);
+  }
+
+  private systemAssign(ticket: TicketRecord, agentId: string | null): RoomResult<{ assigned: boolean }> {
+    const next = applyPatch(ticket, { assigneeId: agentId }, Date.now());
+    this.store.commit({ version: next.version, before: ticket, after: next, message: null, delivery: null, actor: SYSTEM });
+    this.requestFlush();
+    return { ok: true, value: { assigned: true } };
   }
 
   /**
@@ -121,7 +148,7 @@ export class TicketRoom extends DurableObject<Env> {
       return items.map((item) => {
         const delivery = item.isInternalNote ? null : replyDeliveryFor(ticket, item.body, provider);
         const input: NewMessageInput = { id: item.id, authorKind: "agent", authorId: agentId, body: item.body, isInternalNote: item.isInternalNote };
-        const committed = this.commitMessage(ticket, input, delivery, now);
+        const committed = this.commitMessage(ticket, input, delivery, now, { kind: "agent", id: agentId });
         ticket = committed.ticket;
         return committed.message;
       });
@@ -151,7 +178,7 @@ export class TicketRoom extends DurableObject<Env> {
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
-      this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null });
+      this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
     }
     await this.flush();
     await this.armAlarm(null);
@@ -215,7 +242,8 @@ export class TicketRoom extends DurableObject<Env> {
     if (outcome.patch.teamId !== undefined) rulePatch.teamId = outcome.patch.teamId;
     if (outcome.patch.snoozedUntil !== undefined) rulePatch.snoozedUntil = outcome.patch.snoozedUntil;
     const after = applyPatch(before, rulePatch, now);
-    if (after !== before) this.store.commit({ version: after.version, before, after, message: null, delivery: null });
+    const actor: Actor = { kind: "rule", id: outcome.changes[0]?.ruleId ?? outcome.autoReply?.ruleId ?? "rules" };
+    if (after !== before) this.store.commit({ version: after.version, before, after, message: null, delivery: null, actor });
     if (!outcome.autoReply) return;
     const ticket = this.store.ticket()!;
     const provider = deliveryProviderFor(this.env).name;
@@ -226,6 +254,7 @@ export class TicketRoom extends DurableObject<Env> {
       now,
     );
     this.store.commit({
+      actor,
       version: replied.version,
       before: ticket,
       after: replied,
@@ -246,9 +275,11 @@ export class TicketRoom extends DurableObject<Env> {
     input: NewMessageInput,
     delivery: Omit<OutboundDeliveryRequest, "messageId"> | null,
     now: number,
+    actor: Actor,
   ): { ticket: TicketRecord; message: MessageRecord } {
     const { ticket: after, message } = appendMessage(ticket, input, now);
     this.store.commit({
+      actor,
       version: after.version,
       before: ticket,
       after,
@@ -321,10 +352,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (!first || !last) return false;
     const { accountId, id: ticketId } = last.after;
     const writer = this.env.ACCOUNT_WRITER.get(this.env.ACCOUNT_WRITER.idFromName(accountId));
-    await writer.write(accountId, {
-      statements: shardStatements(entries),
-      report: { ticketId, version: last.after.version, before: first.before, after: last.after },
-    });
+    await writer.write(accountId, { statements: shardStatements(entries), report: changeReport(entries) });
     this.store.remove(last.seq);
     if (entries.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after);
     return entries.length === FLUSH_BATCH;
@@ -353,6 +381,9 @@ export class TicketRoom extends DurableObject<Env> {
     await this.armAlarm(Date.now() + delay);
   }
 }
+
+/** Processes outside any request (snooze wake-ups). */
+const SYSTEM: Actor = { kind: "system", id: null };
 
 function notFound(): { ok: false; code: "NOT_FOUND"; message: string } {
   return { ok: false, code: "NOT_FOUND", message: "ticket not found" };

@@ -63,7 +63,7 @@ describe("inbox document sync", () => {
     const { ana } = team();
     const client = await LiveTestClient.openAs(ana);
     const agents = client.doc.getMap<{ name: string; role: string }>(InboxDoc.agents);
-    expect(await waitFor(() => agents.get("agt_ana"), "ana in the inbox")).toEqual({ name: "Ana", role: "agent" });
+    expect(await waitFor(() => agents.get("agt_ana"), "ana in the inbox")).toMatchObject({ name: "Ana", role: "agent" });
     client.close();
   });
 

@@ -39,6 +39,8 @@ export class LiveTestClient {
   readonly awareness = new awarenessProtocol.Awareness(this.doc);
   readonly denied: string[] = [];
   readonly received: number[] = [];
+  /** Text frames from the server (keepalive answers). */
+  readonly texts: string[] = [];
   closed: Closed | undefined;
   private readonly ws: WebSocket;
 
@@ -46,7 +48,10 @@ export class LiveTestClient {
     this.ws = ws;
     clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
     this.awareness.setLocalState(null);
-    ws.addEventListener("message", (event) => this.onFrame(new Uint8Array(event.data as ArrayBuffer)));
+    ws.addEventListener("message", (event) => {
+      if (typeof event.data === "string") this.texts.push(event.data);
+      else this.onFrame(new Uint8Array(event.data as ArrayBuffer));
+    });
     ws.addEventListener("close", (event) => {
       this.closed = { code: event.code, reason: event.reason };
     });
@@ -64,8 +69,8 @@ export class LiveTestClient {
     return new LiveTestClient(ws);
   }
 
-  static async openAs(identity: AgentIdentity): Promise<LiveTestClient> {
-    const client = await LiveTestClient.open({ token: await tokenFor(identity) });
+  static async openAs(identity: AgentIdentity, query: Record<string, string> = {}): Promise<LiveTestClient> {
+    const client = await LiveTestClient.open({ token: await tokenFor(identity), ...query });
     client.syncStep1();
     return client;
   }

@@ -10,6 +10,7 @@ import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
 import { ViewFilterInput } from "./filter.ts";
+import { configChanged } from "../live/hub.ts";
 
 // Inbox views: shared ones (owner_agent_id null) that every agent of the account sees and
 // only admins manage, and private ones that only their owner sees and manages. Another
@@ -133,6 +134,7 @@ export const viewRoutes = new Hono<AuthedEnv>()
       .insert(views)
       .values({ id: newId("view"), accountId: agent.accountId, name: body.name, filter: body.filter, position, ownerAgentId })
       .returning();
+    await configChanged(c.env, agent.accountId);
     return c.json({ view: viewJson(view!) }, 201);
   })
   .patch("/:id", limitBody(MAX_BODY_BYTES), validate("param", ViewParam), validate("json", UpdateView), async (c) => {
@@ -149,6 +151,7 @@ export const viewRoutes = new Hono<AuthedEnv>()
       .where(and(eq(views.accountId, agent.accountId), eq(views.id, id)))
       .returning();
     if (!updated) throw new ApiError(404, "NOT_FOUND", "view not found");
+    await configChanged(c.env, agent.accountId);
     return c.json({ view: viewJson(updated) });
   })
   .delete("/:id", validate("param", ViewParam), async (c) => {
@@ -158,5 +161,6 @@ export const viewRoutes = new Hono<AuthedEnv>()
     const view = await visibleOr404(db, agent, id);
     checkCanManage(agent, view);
     await db.delete(views).where(and(eq(views.accountId, agent.accountId), eq(views.id, id)));
+    await configChanged(c.env, agent.accountId);
     return c.body(null, 204);
   });
