@@ -154,7 +154,13 @@ export class AccountHub extends DurableObject<Env> {
     if (setSocketFlags(ws, { idle })) this.refreshPresence(peer.identity.agentId);
   }
 
-  override webSocketClose(ws: WebSocket): void {
+  override webSocketClose(ws: WebSocket, code: number): void {
+    // Complete the closing handshake the client started (1005: it gave no code).
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // Already closed.
+    }
     this.forgetSocket(ws);
   }
 

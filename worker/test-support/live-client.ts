@@ -100,11 +100,11 @@ export class LiveTestClient {
   }
 
   /** Publishes an awareness state, as given (the server validates it). */
-  publish(state: Record<string, unknown> | null, clientId = this.doc.clientID): void {
+  publish(state: Record<string, unknown> | null, clientId = this.doc.clientID, clock = (this.publishedClock += 1)): void {
     const update = encoding.createEncoder();
     encoding.writeVarUint(update, 1);
     encoding.writeVarUint(update, clientId);
-    encoding.writeVarUint(update, (this.publishedClock += 1));
+    encoding.writeVarUint(update, clock);
     encoding.writeVarString(update, JSON.stringify(state));
     const frame = encoding.createEncoder();
     encoding.writeVarUint(frame, MessageType.awareness);
