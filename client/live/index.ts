@@ -34,3 +34,15 @@ export {
 export { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, type SleepDetectorOptions, watchForSleep } from "./sleep.ts";
 export { liveSocketUrl } from "./url.ts";
 export { type WakeSignals, browserWakeSignals } from "./wake.ts";
+export {
+  type ActivitySource,
+  DEFAULT_ACTIVITY_SHARE_MS,
+  IDLE_RECHECK_MS,
+  type IdleTracker,
+  type IdleTrackerOptions,
+  POINTER_ACTIVITY_THROTTLE_MS,
+  browserActivity,
+  createIdleTracker,
+  syncIdle,
+} from "./idle.ts";
+export { type TypingIndicator, type TypingIndicatorOptions, createTypingIndicator } from "./typing.ts";
