@@ -55,7 +55,7 @@ function browser() {
     registries.push(ws);
     const scope = timers.scope();
     let lifecycle: { hide: () => void; show: () => void } | null = null;
-    let wake: (() => void) | null = null;
+    const wakes = new Set<() => void>();
     const live = openSharedLive({
       name: NAME,
       url: `ws://hub.test/live/inbox?tab=${name}`,
@@ -67,9 +67,9 @@ function browser() {
       now: timers.now,
       random: sequence(0.5),
       wakeSignals: (fn) => {
-        wake = fn;
+        wakes.add(fn);
         return () => {
-          wake = null;
+          wakes.delete(fn);
         };
       },
       pageLifecycle: (handlers) => {
@@ -92,7 +92,9 @@ function browser() {
       timers: scope,
       hide: () => lifecycle?.hide(),
       show: () => lifecycle?.show(),
-      wake: () => wake?.(),
+      wake: () => {
+        for (const fn of [...wakes]) fn();
+      },
       seen,
     };
     tabs.set(name, tab);
@@ -531,6 +533,8 @@ describe("robustness", () => {
     const forged = new Y.Doc();
     forged.getMap("counts").set("forged", 1);
     rogue.postMessage({ t: "doc", from: 123, update: Y.encodeStateAsUpdate(forged) });
+    // A snapshot missing its awareness part would otherwise wipe every state of the tab.
+    rogue.postMessage({ t: "snapshot", from: 123, to: clientId(f), update: new Uint8Array([0, 0]), status: a.live.status.get() });
     rogue.postMessage({
       t: "announce",
       from: 123,
@@ -541,6 +545,7 @@ describe("robustness", () => {
     expect(b.leaders()).toEqual(["A"]);
     expect(a.live.status.get()).toMatchObject({ state: "connected", synced: true });
     expect(counts(f.live.doc)).toEqual({}); // only the leader's updates count
+    expect([...f.live.awareness.getStates().keys()].sort()).toEqual([clientId(a), clientId(f), seenBy.awareness.clientID].sort());
   });
 
   it("greets a tab it does not know when that tab says it is alive, so it announces itself", async () => {
@@ -608,6 +613,50 @@ describe("robustness", () => {
     await b.settle();
     expect(f.seen).toEqual(["open"]);
     expect(b.errors).toHaveLength(1);
+  });
+});
+
+describe("after a terminal stop", () => {
+  it("stays stopped by itself, and reconnects when asked from any tab (the user logged in again)", async () => {
+    const b = browser();
+    let token = "old";
+    const url = () => `ws://hub.test/live/inbox?token=${token}`;
+    const a = b.open("A", ana(), { url });
+    const f = b.open("B", ana(), { url });
+    await b.settle();
+    b.server.close(a.ws.last(), 4401, "UNAUTHORIZED");
+    await b.settle();
+    expect(f.live.status.get()).toMatchObject({ state: "stopped", stopReason: "UNAUTHORIZED" });
+    await b.pass(5 * 60_000, 10_000);
+    expect(a.ws.sockets).toHaveLength(1);
+
+    token = "new";
+    f.live.reconnectNow();
+    await b.settle();
+    expect(a.ws.sockets).toHaveLength(2);
+    expect(a.ws.last().url).toContain("token=new");
+    expect(f.live.status.get()).toMatchObject({ state: "connected", synced: true, stopReason: null });
+
+    // The same from the leader's own tab.
+    b.server.close(a.ws.last(), 4401, "UNAUTHORIZED");
+    await b.settle();
+    expect(a.live.status.get()).toMatchObject({ state: "stopped", stopReason: "UNAUTHORIZED" });
+    a.live.reconnectNow();
+    await b.settle();
+    expect(a.ws.sockets).toHaveLength(3);
+    expect(a.live.status.get()).toMatchObject({ state: "connected", synced: true });
+  });
+
+  it("reports a broken update from the leader tab instead of throwing", async () => {
+    const b = browser();
+    const a = b.open("A", ana());
+    const f = b.open("B", ana());
+    await b.settle();
+    const leaderChannel = b.hub.factory("A-impostor")(`${NAME}|live-v${PROTOCOL_VERSION}|tabs-v${SHARED_LIVE_VERSION}`);
+    leaderChannel.postMessage({ t: "doc", from: clientId(a), update: new Uint8Array([255, 255, 255, 1, 2]) });
+    await b.settle();
+    expect(b.errors.length).toBeGreaterThan(0);
+    expect(f.live.status.get()).toMatchObject({ state: "connected" });
   });
 });
 

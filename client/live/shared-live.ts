@@ -152,29 +152,37 @@ type TabMessage =
   | { t: "wake"; from: number }
   | { t: "reconnect"; from: number };
 
-const MESSAGE_TYPES = new Set<string>([
-  "leader",
-  "snapshot-request",
-  "snapshot",
-  "doc",
-  "awareness",
-  "status",
-  "alive",
-  "announce",
-  "bye",
-  "wake",
-  "reconnect",
-]);
+type FieldCheck = (value: unknown) => boolean;
+const bytes: FieldCheck = (value) => value instanceof Uint8Array;
+const id: FieldCheck = (value) => typeof value === "number";
+const optionalId: FieldCheck = (value) => value === undefined || typeof value === "number";
+const flag: FieldCheck = (value) => typeof value === "boolean";
+const status: FieldCheck = (value) => isStatus(value);
 
-/** Shallow check: another tab may run other code; anything odd is dropped, not trusted. */
+/** Required fields per message type, besides `t` and `from`. */
+const MESSAGE_FIELDS: Record<TabMessage["t"], Record<string, FieldCheck>> = {
+  leader: { to: optionalId },
+  "snapshot-request": { stateVector: bytes },
+  snapshot: { to: id, update: bytes, awareness: bytes, status },
+  doc: { update: bytes },
+  awareness: { update: bytes },
+  status: { status },
+  alive: { leader: flag },
+  announce: { update: bytes },
+  bye: {},
+  wake: {},
+  reconnect: {},
+};
+
+/** Another tab may run other code (or be broken): anything that does not fit is dropped. */
 function parseMessage(data: unknown): TabMessage | null {
   if (typeof data !== "object" || data === null) return null;
   const message = data as Record<string, unknown>;
-  if (typeof message.t !== "string" || !MESSAGE_TYPES.has(message.t) || typeof message.from !== "number") return null;
-  for (const field of ["update", "awareness", "stateVector"] as const) {
-    if (field in message && !(message[field] instanceof Uint8Array)) return null;
+  if (typeof message.t !== "string" || !Object.hasOwn(MESSAGE_FIELDS, message.t) || typeof message.from !== "number") {
+    return null;
   }
-  if ((message.t === "status" || message.t === "snapshot") && !isStatus(message.status)) return null;
+  const fields = MESSAGE_FIELDS[message.t as TabMessage["t"]];
+  for (const [field, check] of Object.entries(fields)) if (!check(message[field])) return null;
   return message as TabMessage;
 }
 
@@ -315,7 +323,7 @@ class SharedLiveTab implements SharedLive {
   }
 
   reconnectNow(): void {
-    if (this.#connection !== null) this.#connection.reconnectNow();
+    if (this.#connection !== null) this.#reconnect();
     else this.#post({ t: "reconnect", from: this.#id });
   }
 
@@ -404,6 +412,23 @@ class SharedLiveTab implements SharedLive {
     this.#isLeader.set(true);
     this.#leaderStatus(connection.status);
     connection.connect();
+  }
+
+  /**
+   * Skips the backoff. After a terminal stop (say UNAUTHORIZED) the connection never retries by
+   * itself; a user asking for it (after logging in again, the URL builder reading the new
+   * token) is the exception, and it may ask from any tab: so a stopped connection is replaced.
+   */
+  #reconnect(): void {
+    const connection = this.#connection;
+    if (connection === null) return;
+    if (connection.state !== "stopped") {
+      connection.reconnectNow();
+      return;
+    }
+    this.#unsubscribeConnection?.();
+    connection.destroy({ goodbye: false });
+    this.#startConnection();
   }
 
   /** Stops holding the socket; the tab stays (as a follower) unless it is leaving. */
@@ -597,7 +622,7 @@ class SharedLiveTab implements SharedLive {
         connection.wake();
         break;
       case "reconnect":
-        connection.reconnectNow();
+        this.#reconnect();
         break;
       default:
         // leader/doc/awareness/status/snapshot from another tab: a leader we displaced that has
@@ -627,7 +652,7 @@ class SharedLiveTab implements SharedLive {
         if (message.to !== this.#id) return;
         this.#leaderId = message.from;
         this.#lastLeaderHeard = this.#now();
-        Y.applyUpdate(this.doc, message.update, this.#channelOrigin);
+        if (!this.#applyDoc(message.update)) return;
         let entries: AwarenessEntry[];
         try {
           entries = decodeAwarenessEntries(message.awareness);
@@ -646,7 +671,7 @@ class SharedLiveTab implements SharedLive {
       case "doc":
         if (message.from !== this.#leaderId) return;
         this.#lastLeaderHeard = this.#now();
-        Y.applyUpdate(this.doc, message.update, this.#channelOrigin);
+        this.#applyDoc(message.update);
         break;
       case "awareness":
         if (message.from !== this.#leaderId) return;
@@ -672,6 +697,17 @@ class SharedLiveTab implements SharedLive {
       default:
         // snapshot-request/announce/wake/reconnect are for the leader.
         break;
+    }
+  }
+
+  /** Applies a document update from the leader; a broken one is reported, not thrown. */
+  #applyDoc(update: Uint8Array): boolean {
+    try {
+      Y.applyUpdate(this.doc, update, this.#channelOrigin);
+      return true;
+    } catch (error) {
+      (this.#options.onProtocolError ?? ((e) => console.warn("live: bad update from the leader tab", e)))(error);
+      return false;
     }
   }
 
