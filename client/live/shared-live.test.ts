@@ -518,6 +518,91 @@ describe("leader handover", () => {
   });
 });
 
+describe("hidden tabs (timers throttled to once a minute)", () => {
+  /** Runs `minutes` minutes during which `tab`'s timers only run once a minute, late. */
+  async function throttled(b: ReturnType<typeof browser>, tab: Tab, minutes: number): Promise<void> {
+    for (let minute = 0; minute < minutes; minute++) {
+      tab.timers.freeze();
+      await b.pass(60_000, 5_000);
+      tab.timers.thaw();
+      await b.settle();
+    }
+  }
+
+  it("a throttled leader keeps its followers and still drops a crashed one", async () => {
+    const b = browser();
+    const seenBy = b.observer();
+    const a = b.open("A", ana());
+    const live = b.open("B", ana("t-1"));
+    const doomed = b.open("C", ana("t-2"));
+    await b.settle();
+    const removed: number[] = [];
+    seenBy.awareness.on("change", ({ removed: gone }: { removed: number[] }) => removed.push(...gone));
+
+    await throttled(b, a, 5);
+    expect(removed).toEqual([]);
+    b.crash(doomed);
+    await throttled(b, a, 3);
+    expect(seenBy.awareness.getStates().has(clientId(doomed))).toBe(false);
+    expect(seenBy.awareness.getStates().get(clientId(live))).toEqual(ana("t-1"));
+    expect(removed).toEqual([clientId(doomed)]);
+    expect(b.leaders()).toEqual(["A"]);
+  });
+
+  it("a leader back from a gap probes its followers, and they answer at once", async () => {
+    const b = browser();
+    const a = b.open("A", ana());
+    b.open("B", ana("t-1"));
+    await b.settle();
+    a.timers.freeze();
+    await b.pass(60_000, 5_000);
+    const mark = b.hub.log.length;
+    a.timers.thaw();
+    await b.settle();
+    const after = b.hub.log.slice(mark).map((m) => `${m.tab}:${(m.data as { t: string }).t}`);
+    expect(after.indexOf("A:probe")).toBeGreaterThanOrEqual(0);
+    expect(after.indexOf("B:alive")).toBeGreaterThan(after.indexOf("A:probe"));
+  });
+
+  it("a throttled follower does not take over from a healthy leader", async () => {
+    const b = browser();
+    b.open("A", ana());
+    const f = b.open("B", ana("t-1"));
+    await b.settle();
+    await throttled(b, f, 10);
+    expect(b.leaders()).toEqual(["A"]);
+    expect(b.openServerSockets()).toBe(1);
+  });
+
+  it("a follower brought to the foreground checks on a frozen leader and takes over within seconds", async () => {
+    const b = browser();
+    const a = b.open("A", ana());
+    const f = b.open("B", ana("t-1"));
+    await b.settle();
+    a.timers.freeze();
+    b.hub.freezeTab("A");
+    b.server.cut(a.ws.last());
+    await b.pass(20_000);
+    expect(b.leaders()).toEqual(["A"]);
+    f.wake(); // the user looks at this tab
+    await b.pass(6_000);
+    expect(f.live.isLeader.get()).toBe(true);
+    expect(f.live.status.get()).toMatchObject({ state: "connected", synced: true });
+  });
+
+  it("a follower brought to the foreground leaves a healthy leader alone", async () => {
+    const b = browser();
+    b.open("A", ana());
+    const f = b.open("B", ana("t-1"));
+    await b.settle();
+    for (let i = 0; i < 5; i++) {
+      f.wake();
+      await b.pass(6_000);
+    }
+    expect(b.leaders()).toEqual(["A"]);
+  });
+});
+
 describe("robustness", () => {
   it("ignores malformed messages and a tab speaking for another tab's client id", async () => {
     const b = browser();

@@ -56,6 +56,8 @@ export const DEFAULT_FOLLOWER_TIMEOUT_MS = 30_000;
  * background tab is not taken over merely for being throttled; a frozen one is.
  */
 export const DEFAULT_LEADER_TIMEOUT_MS = 90_000;
+/** How long a leader has to answer a probe. Message events are not throttled, so this is plenty. */
+export const PROBE_ANSWER_MS = 5_000;
 
 /** The part of BroadcastChannel used here. */
 export interface LiveChannel {
@@ -150,6 +152,7 @@ type TabMessage =
   | { t: "announce"; from: number; update: Uint8Array }
   | { t: "bye"; from: number }
   | { t: "wake"; from: number }
+  | { t: "probe"; from: number }
   | { t: "reconnect"; from: number };
 
 type FieldCheck = (value: unknown) => boolean;
@@ -171,6 +174,7 @@ const MESSAGE_FIELDS: Record<TabMessage["t"], Record<string, FieldCheck>> = {
   announce: { update: bytes },
   bye: {},
   wake: {},
+  probe: {},
   reconnect: {},
 };
 
@@ -257,6 +261,10 @@ class SharedLiveTab implements SharedLive {
   readonly #followers = new Map<number, number>();
   #tickTimer: unknown = null;
   #tickExpected = 0;
+  /** Leader: when we last asked followers for a sign of life after a gap of our own. */
+  #followerProbeAt: number | null = null;
+  /** Follower: pending check of the leader's answer to a probe. */
+  #probeTimer: unknown = null;
   #unsubscribeWake: (() => void) | null = null;
   #unsubscribeLifecycle: (() => void) | null = null;
   #suspended = false;
@@ -302,7 +310,8 @@ class SharedLiveTab implements SharedLive {
     this.awareness.on("update", this.#onAwarenessUpdate);
     this.doc.on("update", this.#onDocUpdate);
     this.#unsubscribeWake = (options.wakeSignals ?? browserWakeSignals)(() => {
-      if (!this.#isLeader.get()) this.#post({ t: "wake", from: this.#id });
+      // The leader checks its socket; we check the leader.
+      if (this.#connection === null && this.#channel !== null) this.#probeLeader("wake");
     });
     this.#unsubscribeLifecycle = (options.pageLifecycle ?? browserPageLifecycle)({
       hide: () => this.#suspend(),
@@ -535,7 +544,7 @@ class SharedLiveTab implements SharedLive {
   // --- periodic work ----------------------------------------------------------------------
 
   #startTicking(): void {
-    this.#stopTicking();
+    if (this.#tickTimer !== null) this.#timers.clearTimeout(this.#tickTimer);
     this.#tickExpected = this.#now() + this.#aliveIntervalMs;
     this.#tickTimer = this.#timers.setTimeout(() => this.#tick(), this.#aliveIntervalMs);
   }
@@ -543,24 +552,56 @@ class SharedLiveTab implements SharedLive {
   #stopTicking(): void {
     if (this.#tickTimer !== null) this.#timers.clearTimeout(this.#tickTimer);
     this.#tickTimer = null;
+    if (this.#probeTimer !== null) this.#timers.clearTimeout(this.#probeTimer);
+    this.#probeTimer = null;
+    this.#followerProbeAt = null;
   }
 
+  /**
+   * Every aliveIntervalMs: say we are alive, and judge the others' silence. A tick much later
+   * than due means our own timers did not run (the machine slept, the page was frozen, or a
+   * hidden tab's timers are throttled to once a minute, possibly for hours): silence measured
+   * across such a gap says nothing about the others, so instead of judging we probe them, and
+   * judge by the answer at the next tick (or, for a follower, PROBE_ANSWER_MS later).
+   */
   #tick(): void {
     const now = this.#now();
-    // After a sleep or freeze of our own, silence from others says nothing about them.
-    const slept = now - this.#tickExpected > (this.#options.sleep?.jumpMs ?? DEFAULT_SLEEP_JUMP_MS);
+    const late = now - this.#tickExpected > (this.#options.sleep?.jumpMs ?? DEFAULT_SLEEP_JUMP_MS);
     this.#startTicking();
     const leading = this.#connection !== null;
     this.#post({ t: "alive", from: this.#id, leader: leading });
     if (leading) {
+      const probedAt = this.#followerProbeAt;
+      this.#followerProbeAt = null;
       for (const [follower, seen] of this.#followers) {
-        if (slept) this.#followers.set(follower, now);
-        else if (now - seen > this.#followerTimeoutMs) this.#dropFollower(follower);
+        if (now - seen <= this.#followerTimeoutMs) continue;
+        if (probedAt === null ? late : seen >= probedAt) continue; // not judged / answered the probe
+        this.#dropFollower(follower);
+      }
+      if (late) {
+        this.#followerProbeAt = now;
+        this.#post({ t: "probe", from: this.#id });
       }
     } else if (this.#lock !== null) {
-      if (slept) this.#lastLeaderHeard = now;
+      if (late) this.#probeLeader("probe");
       else if (now - this.#lastLeaderHeard > this.#leaderTimeoutMs) this.#stealLock();
     }
+  }
+
+  /**
+   * Asks the leader for a sign of life (any leader message counts) and takes over if none comes
+   * within PROBE_ANSWER_MS: after our own sleep, or when the user comes back to this tab and
+   * must not look at a frozen leader's stale replica for a minute and a half.
+   */
+  #probeLeader(kind: "probe" | "wake"): void {
+    const probedAt = this.#now();
+    this.#post({ t: kind, from: this.#id });
+    if (this.#probeTimer !== null) this.#timers.clearTimeout(this.#probeTimer);
+    this.#probeTimer = this.#timers.setTimeout(() => {
+      this.#probeTimer = null;
+      if (this.#connection !== null || this.#lock === null || this.#destroyed || this.#suspended) return;
+      if (this.#lastLeaderHeard < probedAt) this.#stealLock();
+    }, PROBE_ANSWER_MS);
   }
 
   // --- channel ----------------------------------------------------------------------------
@@ -620,6 +661,10 @@ class SharedLiveTab implements SharedLive {
         break;
       case "wake":
         connection.wake();
+        this.#post({ t: "alive", from: this.#id, leader: true });
+        break;
+      case "probe":
+        this.#post({ t: "alive", from: this.#id, leader: true });
         break;
       case "reconnect":
         this.#reconnect();
@@ -642,6 +687,13 @@ class SharedLiveTab implements SharedLive {
       case "leader":
         if (message.to !== undefined && message.to !== this.#id) return;
         this.#followLeader(message.from);
+        break;
+      case "probe":
+        // Our leader woke from a gap of its own and asks who is still here.
+        if (message.from === this.#leaderId) {
+          this.#lastLeaderHeard = this.#now();
+          this.#post({ t: "alive", from: this.#id, leader: false });
+        }
         break;
       case "alive":
         if (!message.leader) return;
@@ -695,7 +747,7 @@ class SharedLiveTab implements SharedLive {
         this.#setStatus({ state: "connecting", stopReason: null, synced: false, downSince: this.#now() });
         break;
       default:
-        // snapshot-request/announce/wake/reconnect are for the leader.
+        // snapshot-request/announce/wake/reconnect, and other followers' probes, are for the leader.
         break;
     }
   }
