@@ -289,6 +289,7 @@ describe("forwarded awareness", () => {
 
   it("publishes a forwarded state again when the previous leader's socket closing removes it", () => {
     const { server, settle, browser, observer } = leaderWithObserver();
+    server.handover = false; // the old socket's removal is relayed after our claim
     const tab = otherTab(anaTab2);
     const oldLeader = browser({ localState: { agentId: "agent-ana", name: "Ana", viewing: "old" } });
     oldLeader.connection.connect();

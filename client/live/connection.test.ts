@@ -148,7 +148,7 @@ describe("LiveConnection handshake", () => {
     connection.connect();
     expect(connection.state).toBe("connecting");
     const socket = ws.last();
-    expect(socket.url).toBe("ws://hub.test/live/inbox?v=1&token=t");
+    expect(socket.url).toBe("ws://hub.test/live/inbox?v=1&token=t&ka=1"); // ka: we send keepalives
     expect(socket.binaryType).toBe("arraybuffer");
     expect(socket.sent).toHaveLength(0);
 
@@ -178,9 +178,15 @@ describe("LiveConnection handshake", () => {
     ws.last().serverClose(1006);
     runRetry();
     expect(ws.sockets.map((s) => s.url)).toEqual([
-      "ws://hub.test/live/inbox?attempt=1",
-      "ws://hub.test/live/inbox?attempt=2",
+      "ws://hub.test/live/inbox?attempt=1&ka=1",
+      "ws://hub.test/live/inbox?attempt=2&ka=1",
     ]);
+  });
+
+  it("does not repeat a keepalive flag the URL already has", () => {
+    const { connection, ws } = setup({ url: "ws://hub.test/live/inbox?ka=1&v=1" });
+    connection.connect();
+    expect(ws.last().url).toBe("ws://hub.test/live/inbox?ka=1&v=1");
   });
 
   it("answers the server's sync step 1 with an empty step 2", () => {

@@ -21,6 +21,7 @@ import {
   CloseReason,
   type CloseReasonName,
   KEEPALIVE_INTERVAL_MS,
+  KEEPALIVE_QUERY_PARAM,
   KEEPALIVE_TIMEOUT_MS,
   Keepalive as KeepaliveFrame,
   TERMINAL_CLOSE_REASONS,
@@ -115,6 +116,21 @@ const defaultTimers: LiveTimers = {
 };
 
 const NORMAL_CLOSURE = 1000;
+
+/**
+ * This connection always sends keepalives, so it says so (`ka=1`): the hub then closes the
+ * socket if they stop (a machine that slept with the socket open), and leaves alone clients
+ * that never send any.
+ */
+function withKeepaliveFlag(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.searchParams.set(KEEPALIVE_QUERY_PARAM, "1");
+    return parsed.toString();
+  } catch {
+    return url; // not absolute: leave it to the WebSocket constructor to refuse
+  }
+}
 
 export class LiveConnection {
   /** The server-owned document; read it, never write it. */
@@ -324,7 +340,7 @@ export class LiveConnection {
     this.#setStatus({ state: "connecting", stopReason: null, synced: false });
     let socket: LiveSocket;
     try {
-      socket = new this.#WebSocket(typeof this.#url === "function" ? this.#url() : this.#url);
+      socket = new this.#WebSocket(withKeepaliveFlag(typeof this.#url === "function" ? this.#url() : this.#url));
     } catch (error) {
       this.#onProtocolError(error);
       this.#scheduleRetry();

@@ -241,6 +241,11 @@ export class FakeLiveServer {
   readonly doc = new Y.Doc();
   readonly awareness = new awarenessProtocol.Awareness(this.doc);
   readonly #peers = new Map<FakeSocket, Peer>();
+  /**
+   * A claimed id stops belonging to the socket that had it, as in the hub. False models the
+   * race where the old socket's close is processed (and its removal relayed) first.
+   */
+  handover = true;
   /** Every frame delivered to a client, in order. */
   readonly delivered: Array<{ socket: FakeSocket; frame: string | Uint8Array }> = [];
   /** Every awareness update the server accepted, with the socket it came from. */
@@ -372,7 +377,13 @@ export class FakeLiveServer {
     }
     if (type === MessageType.awareness) {
       const update = decoding.readVarUint8Array(decoder);
-      for (const entry of decodeAwarenessEntries(update)) peer.ids.add(entry.clientId);
+      for (const entry of decodeAwarenessEntries(update)) {
+        if (!peer.ids.has(entry.clientId) && this.handover) {
+          // Like the hub: the other socket no longer answers for this id; its close keeps it.
+          for (const other of this.#peers.values()) if (other !== peer) other.ids.delete(entry.clientId);
+        }
+        peer.ids.add(entry.clientId);
+      }
       this.awarenessLog.push({ socket, update });
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, socket);
       const relay = frame((e) => {
