@@ -15,25 +15,6 @@ export {
   type LiveStatus,
   type LiveTimers,
 } from "./connection.ts";
-export { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
-export { type OnlineAgent, onlineAgents } from "./online-agents.ts";
-export { type Readable } from "./readable.ts";
-export {
-  DEFAULT_ALIVE_INTERVAL_MS,
-  DEFAULT_FOLLOWER_TIMEOUT_MS,
-  DEFAULT_LEADER_TIMEOUT_MS,
-  type LiveChannel,
-  type LiveLocks,
-  type PageLifecycle,
-  SHARED_LIVE_VERSION,
-  type SharedLive,
-  type SharedLiveOptions,
-  browserPageLifecycle,
-  openSharedLive,
-} from "./shared-live.ts";
-export { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, type SleepDetectorOptions, watchForSleep } from "./sleep.ts";
-export { liveSocketUrl } from "./url.ts";
-export { type WakeSignals, browserWakeSignals } from "./wake.ts";
 export {
   type ActivitySource,
   DEFAULT_ACTIVITY_SHARE_MS,
@@ -45,4 +26,24 @@ export {
   createIdleTracker,
   syncIdle,
 } from "./idle.ts";
+export { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
+export { type OnlineAgent, onlineAgents } from "./online-agents.ts";
+export { type Readable } from "./readable.ts";
+export {
+  DEFAULT_ALIVE_INTERVAL_MS,
+  DEFAULT_FOLLOWER_TIMEOUT_MS,
+  DEFAULT_LEADER_TIMEOUT_MS,
+  type LiveChannel,
+  PROBE_ANSWER_MS,
+  type LiveLocks,
+  type PageLifecycle,
+  SHARED_LIVE_VERSION,
+  type SharedLive,
+  type SharedLiveOptions,
+  browserPageLifecycle,
+  openSharedLive,
+} from "./shared-live.ts";
+export { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, type SleepDetectorOptions, watchForSleep } from "./sleep.ts";
 export { type TypingIndicator, type TypingIndicatorOptions, createTypingIndicator } from "./typing.ts";
+export { liveSocketUrl } from "./url.ts";
+export { type WakeSignals, browserWakeSignals } from "./wake.ts";
