@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
 import * as Y from "yjs";
-import type { AgentAwarenessState } from "../../protocol/index.ts";
+import * as encoding from "lib0/encoding";
+import { type AgentAwarenessState, AuthMessageType, MessageType } from "../../protocol/index.ts";
 import { decodeAwarenessEntries, encodeAwarenessEntries } from "./awareness-entries.ts";
 import { LiveConnection, type LiveConnectionOptions } from "./connection.ts";
 import { decodeServerFrame } from "./frames.ts";
@@ -18,6 +19,14 @@ const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
+
+function permissionDeniedFrame(reason: string): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.auth);
+  encoding.writeVarUint(encoder, AuthMessageType.permissionDenied);
+  encoding.writeVarString(encoder, reason);
+  return encoding.toUint8Array(encoder);
+}
 
 /** One server and a clock; browsers connect to it. */
 function world() {
@@ -54,6 +63,7 @@ function world() {
       onProtocolError: (error) => {
         throw error;
       },
+      onPermissionDenied: () => {},
       ...options,
     });
     cleanups.push(() => connection.destroy());
@@ -240,6 +250,36 @@ describe("forwarded awareness", () => {
     timers.runUntil(() => leader.ws.sockets.length === 2);
     settle();
     expect(server.awareness.getStates().has(tab.id)).toBe(false);
+  });
+
+  it("after a rate-limited refusal, sends everything it publishes again once, a second later", () => {
+    const { settle, leader, timers } = leaderWithObserver();
+    const tab = otherTab(anaTab2);
+    leader.connection.publishForwarded(tab.update());
+    settle();
+    const socket = leader.ws.last();
+    // Three updates in a row, all of which the hub refuses (it relays none of them).
+    socket.sent.length = 0;
+    leader.connection.setLocalState({ ...ana, typing: "t-9" });
+    tab.set({ ...anaTab2, typing: "t-2" });
+    leader.connection.publishForwarded(tab.update());
+    leader.connection.setLocalState(ana);
+    const refused = socket.sent.length;
+    expect(refused).toBe(3);
+    for (let i = 0; i < refused; i++) socket.serverSend(permissionDeniedFrame("rate-limited"));
+    timers.advance(999);
+    expect(socket.sent).toHaveLength(refused);
+    timers.advance(1);
+    expect(socket.sent).toHaveLength(refused + 1); // one frame, however many refusals
+    const [frame] = socket.sent.slice(refused).map((f) => decodeServerFrame(f));
+    if (frame?.type !== "awareness") throw new Error("expected an awareness frame");
+    const entries = new Map(decodeAwarenessEntries(frame.update).map((e) => [e.clientId, e.state]));
+    expect(entries).toEqual(
+      new Map<number, unknown>([
+        [leader.connection.awareness.clientID, ana],
+        [tab.id, { ...anaTab2, typing: "t-2" }],
+      ]),
+    );
   });
 
   it("a null state in a forwarded update forgets that tab; its own client id is never taken from another tab", () => {

@@ -4,7 +4,8 @@
 //   empty step 2 and applies the server's step 2 and updates.
 // - It never sends document updates: the document is read-only for clients.
 // - It sends its own awareness state and, for a leader tab, the states of the other tabs of
-//   this browser it was handed (publishForwarded), also in answer to query-awareness.
+//   this browser it was handed (publishForwarded), also in answer to query-awareness, and
+//   sends them all again a second after the hub refused one as rate-limited.
 // - It pings while connected and treats a socket that stops answering as dead; a coarse timer
 //   notices when the machine slept or the page was frozen and checks the socket at once.
 // - It reconnects with exponential backoff and full jitter, at once on wake signals (online,
@@ -24,6 +25,7 @@ import {
   KEEPALIVE_QUERY_PARAM,
   KEEPALIVE_TIMEOUT_MS,
   Keepalive as KeepaliveFrame,
+  PermissionDeniedReason,
   TERMINAL_CLOSE_REASONS,
   closeReasonByCode,
 } from "../../protocol/index.ts";
@@ -116,6 +118,8 @@ const defaultTimers: LiveTimers = {
 };
 
 const NORMAL_CLOSURE = 1000;
+/** After a rate-limited refusal; the hub refills AWARENESS_PER_SECOND tokens a second. */
+export const RATE_LIMITED_RETRY_MS = 1_000;
 
 /**
  * This connection always sends keepalives, so it says so (`ka=1`): the hub then closes the
@@ -160,6 +164,7 @@ export class LiveConnection {
   #socket: LiveSocket | null = null;
   #keepalive: Keepalive | null = null;
   #retryTimer: unknown = null;
+  #republishTimer: unknown = null;
   #attempt = 0;
   /** A dead socket may be replaced at once, unless the replacement has not yet proven itself. */
   #quickReconnect = true;
@@ -374,6 +379,11 @@ export class LiveConnection {
     // Re-publish with newer clocks, in one frame (the server rate-limits awareness updates):
     // the server dropped these states when the previous socket closed, and peers that saw
     // them leave ignore a state whose clock they have already seen.
+    this.#republishAll();
+  }
+
+  /** Sends our own state and every forwarded one, each with a newer clock, in one frame. */
+  #republishAll(): void {
     const clients: number[] = [];
     const local = this.awareness.getLocalState();
     if (local !== null) {
@@ -389,6 +399,19 @@ export class LiveConnection {
     if (forwarded.length > 0) this.#applyLocally(this.#forwardedEntries(forwarded));
     clients.push(...forwarded);
     if (clients.length > 0) this.#send(encodeAwareness(this.awareness, clients));
+  }
+
+  /**
+   * The hub refused an awareness update for exceeding its rate (it relays nothing of it), so
+   * peers may show a stale state, say "typing" long after it stopped. Once, a moment later,
+   * everything we publish is sent again as it is now; the refusals in between add nothing.
+   */
+  #republishSoon(): void {
+    if (this.#republishTimer !== null) return;
+    this.#republishTimer = this.#timers.setTimeout(() => {
+      this.#republishTimer = null;
+      if (this.#status.state === "connected") this.#republishAll();
+    }, RATE_LIMITED_RETRY_MS);
   }
 
   #handleMessage(data: unknown): void {
@@ -438,6 +461,7 @@ export class LiveConnection {
           break;
         }
         case "permission-denied":
+          if (frame.reason === PermissionDeniedReason.rateLimited) this.#republishSoon();
           this.#onPermissionDenied(frame.reason);
           break;
         case "unknown":
@@ -517,6 +541,8 @@ export class LiveConnection {
   #stopKeepalive(): void {
     this.#keepalive?.stop();
     this.#keepalive = null;
+    if (this.#republishTimer !== null) this.#timers.clearTimeout(this.#republishTimer);
+    this.#republishTimer = null;
   }
 
   #detach(socket: LiveSocket): void {
