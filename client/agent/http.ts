@@ -14,7 +14,7 @@ export interface ApiFailure {
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiFailure };
 
 export interface RequestOptions<T> {
-  method?: "GET" | "POST" | "PATCH" | "DELETE";
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   body?: unknown;
   signal?: AbortSignal;
   /** Turns the JSON body of a 2xx answer into T; null means the answer was not understood. */

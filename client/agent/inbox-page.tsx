@@ -8,6 +8,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { LiveBanners } from "./banners.tsx";
 import type { TicketChanges } from "./inbox-api.ts";
 import { type LiveStore, createLiveStore } from "./live-store.ts";
+import { startDesktopNotifications } from "./desktop-notifications.ts";
+import { notificationText } from "./live-derive.ts";
 import { agentNames } from "./people.ts";
 import { followLink, navigate, route } from "./router.ts";
 import { viewPath } from "./routes.ts";
@@ -85,8 +87,8 @@ function InboxView({ session, live }: { session: Session; live: LiveStore }) {
   listRef.current = list;
   const onTicketChanged = useCallback((id: string, changes: TicketChanges) => listRef.current?.applyChanges(id, changes), []);
 
-  const online = live.online.value;
-  const agents = useMemo(() => agentNames(session, online), [session, online]);
+  const directory = live.agents.value;
+  const agents = useMemo(() => agentNames(session, directory), [session, directory]);
   const viewName = viewList?.find((view) => view.id === selectedViewId)?.name ?? null;
 
   return (
@@ -94,13 +96,13 @@ function InboxView({ session, live }: { session: Session; live: LiveStore }) {
       <Topbar session={session} live={live} />
       <LiveBanners live={live} />
       <div class={ticketId ? "workspace has-ticket" : "workspace"}>
-        <Sidebar session={session} views={views} selectedViewId={selectedViewId} online={online} />
-        <TicketList list={list} viewName={viewName} selectedTicketId={ticketId} />
+        <Sidebar session={session} views={views} live={live} selectedViewId={selectedViewId} />
+        <TicketList list={list} viewName={viewName} selectedTicketId={ticketId} activity={live.activity.value} agents={agents} />
         <main class="detail">
           {current.kind === "not-found" ? (
             <NotFound path={current.path} />
           ) : ticketId ? (
-            <TicketPage key={ticketId} session={session} ticketId={ticketId} agents={agents} onChanged={onTicketChanged} />
+            <TicketPage key={ticketId} session={session} ticketId={ticketId} agents={agents} live={live} onChanged={onTicketChanged} />
           ) : (
             <div class="empty muted detail-placeholder">Select a ticket to read the conversation.</div>
           )}
@@ -115,7 +117,12 @@ export function InboxPage({ session }: { session: Session }) {
   useEffect(() => {
     const store = createLiveStore(session);
     setLive(store);
-    return () => store.dispose();
+    const viewName = (viewId: string) => store.views.peek()?.find((view) => view.id === viewId)?.name;
+    const stopDesktop = startDesktopNotifications(store, session.agent.id, (notification) => notificationText(notification, viewName));
+    return () => {
+      stopDesktop();
+      store.dispose();
+    };
   }, [session]);
   return live && <InboxView session={session} live={live} />;
 }

@@ -1,17 +1,45 @@
-// Bridges a LiveConnection to signals for the UI.
+// Bridges the browser's shared inbox connection (one socket per browser, client/live) to
+// signals for the UI: connection state and banners, the live views and counts, teammates'
+// presence, who views or types on which ticket, and this agent's notifications.
 
 import { type ReadonlySignal, batch, computed, effect, signal } from "@preact/signals";
-import type { CloseReasonName } from "../../protocol/index.ts";
-import { LivePath } from "../../protocol/index.ts";
-import { LiveConnection, type LiveState, type OnlineAgent, liveSocketUrl, onlineAgents } from "../live/index.ts";
+import * as Y from "yjs";
+import {
+  type AgentPresence,
+  type CloseReasonName,
+  InboxDoc,
+  type InboxAgent,
+  type InboxNotification,
+  type InboxView,
+  KEEPALIVE_QUERY_PARAM,
+  LivePath,
+} from "../../protocol/index.ts";
+import { type LiveState, createIdleTracker, createTypingIndicator, liveSocketUrl, openSharedLive, syncIdle } from "../live/index.ts";
+import { type SidebarView, type Teammate, type TicketActivity, onlineTeammates, sidebarViews, ticketActivity, unreadCount } from "./live-derive.ts";
 import type { Session } from "./session.ts";
 
 export interface LiveStore {
   readonly state: ReadonlySignal<LiveState>;
   readonly stopReason: ReadonlySignal<CloseReasonName | null>;
-  readonly online: ReadonlySignal<OnlineAgent[]>;
   /** True once the connection has been down for longer than the grace period. */
   readonly offline: ReadonlySignal<boolean>;
+  /** This tab holds the browser's socket (and shows desktop notifications). */
+  readonly isLeader: ReadonlySignal<boolean>;
+  /** The inbox document has arrived at least once. */
+  readonly synced: ReadonlySignal<boolean>;
+  readonly agents: ReadonlySignal<ReadonlyMap<string, InboxAgent>>;
+  /** null until the inbox document has views. */
+  readonly views: ReadonlySignal<SidebarView[] | null>;
+  readonly teammates: ReadonlySignal<Teammate[]>;
+  readonly myPresence: ReadonlySignal<AgentPresence | null>;
+  readonly activity: ReadonlySignal<ReadonlyMap<string, TicketActivity>>;
+  /** This agent's notifications, oldest first. */
+  readonly notifications: ReadonlySignal<readonly InboxNotification[]>;
+  readonly readUpTo: ReadonlySignal<number>;
+  readonly unread: ReadonlySignal<number>;
+  setViewing(ticketId: string | null): void;
+  keystroke(ticketId: string): void;
+  stopTyping(): void;
   reconnectNow(): void;
   dispose(): void;
 }
@@ -19,40 +47,81 @@ export interface LiveStore {
 /** How long a connection may be down before the UI says so. */
 export const OFFLINE_GRACE_MS = 2_000;
 
-function sameAgents(a: OnlineAgent[], b: OnlineAgent[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.agentId === b[i]?.agentId && x.name === b[i]?.name && x.tabs === b[i]?.tabs);
+function mapOf<T>(doc: Y.Doc, root: string): Map<string, T> {
+  return new Map(doc.getMap<T>(root).entries());
+}
+
+/** The socket URL; `ka=1` tells the server this client sends keepalives. */
+function inboxUrl(token: string): string {
+  const url = new URL(liveSocketUrl(location.href, LivePath.inbox, token));
+  url.searchParams.set(KEEPALIVE_QUERY_PARAM, "1");
+  return url.toString();
 }
 
 export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRACE_MS): LiveStore {
-  const connection = new LiveConnection({
-    url: () => liveSocketUrl(location.href, LivePath.inbox, token),
-    localState: { agentId: agent.id, name: agent.name },
-  });
+  const name = `helpdesk-inbox:${agent.accountId}:${agent.id}`;
+  const live = openSharedLive({ name, url: () => inboxUrl(token), localState: { agentId: agent.id, name: agent.name } });
+  const me = agent.id;
 
-  const state = signal<LiveState>(connection.state);
-  const stopReason = signal<CloseReasonName | null>(connection.stopReason);
-  const online = signal<OnlineAgent[]>([]);
-  const synced = signal(connection.status.synced);
+  const initial = live.status.get();
+  const state = signal<LiveState>(initial.state);
+  const stopReason = signal<CloseReasonName | null>(initial.stopReason);
+  const synced = signal(initial.synced);
+  const everSynced = signal(initial.synced);
+  const isLeader = signal(live.isLeader.get());
   const downLongEnough = signal(false);
 
-  const unsubscribe = connection.subscribe((status) =>
+  const agents = signal<ReadonlyMap<string, InboxAgent>>(new Map());
+  const views = signal<ReadonlyMap<string, InboxView>>(new Map());
+  const counts = signal<ReadonlyMap<string, number>>(new Map());
+  const presence = signal<ReadonlyMap<string, AgentPresence>>(new Map());
+  const notifications = signal<readonly InboxNotification[]>([]);
+  const readUpTo = signal(0);
+  const activity = signal<ReadonlyMap<string, TicketActivity>>(new Map());
+
+  const unsubscribeStatus = live.status.subscribe((status) =>
     batch(() => {
       state.value = status.state;
       stopReason.value = status.stopReason;
       synced.value = status.synced;
+      if (status.synced) everSynced.value = true;
     }),
   );
+  const unsubscribeLeader = live.isLeader.subscribe((leader) => (isLeader.value = leader));
 
-  const refreshOnline = (): void => {
-    const next = onlineAgents(connection.awareness.getStates());
-    if (!sameAgents(online.peek(), next)) online.value = next;
+  // The document is small (tens of entries per root): re-reading the roots on each update is
+  // cheaper than tracking which one changed, and signals skip unchanged values downstream.
+  const readDoc = (): void =>
+    batch(() => {
+      const doc = live.doc;
+      agents.value = mapOf<InboxAgent>(doc, InboxDoc.agents);
+      views.value = mapOf<InboxView>(doc, InboxDoc.views);
+      counts.value = mapOf<number>(doc, InboxDoc.counts);
+      presence.value = mapOf<AgentPresence>(doc, InboxDoc.presence);
+      notifications.value = doc.getMap<Y.Array<InboxNotification>>(InboxDoc.notifications).get(me)?.toArray() ?? [];
+      readUpTo.value = doc.getMap<number>(InboxDoc.notificationsRead).get(me) ?? 0;
+      if (doc.getMap(InboxDoc.agents).size > 0) everSynced.value = true;
+    });
+  live.doc.on("update", readDoc);
+  readDoc();
+
+  const readAwareness = (): void => {
+    activity.value = ticketActivity(live.awareness.getStates(), me);
   };
-  connection.awareness.on("change", refreshOnline);
-  refreshOnline();
+  live.awareness.on("change", readAwareness);
+  readAwareness();
 
-  // "Up" means a completed handshake, not merely an open socket: a server that accepts and then
-  // closes at once must not keep resetting the grace period. The period runs from the moment
-  // the connection went down (or from the start) and is not restarted by reconnect attempts.
+  // Idle time is the agent's setting, from the document; activity in any tab counts.
+  const idle = createIdleTracker({ idleMinutes: agents.peek().get(me)?.idleAwayMinutes ?? 10, name: `${name}:activity` });
+  const stopIdleSync = syncIdle(idle, (fields) => live.patchLocalState(fields));
+  const disposeIdleMinutes = effect(() => {
+    const minutes = agents.value.get(me)?.idleAwayMinutes;
+    if (minutes !== undefined) idle.setIdleMinutes(minutes);
+  });
+  const typing = createTypingIndicator({ publish: (ticketId) => live.patchLocalState({ typing: ticketId }) });
+
+  // "Up" means a completed handshake, not merely an open socket: a server that accepts and
+  // then closes at once must not keep resetting the grace period.
   const up = computed(() => state.value === "stopped" || (state.value === "connected" && synced.value));
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const disposeGrace = effect(() => {
@@ -68,20 +137,39 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
     }
   });
 
-  connection.connect();
-
   return {
     state,
     stopReason,
-    online,
     offline: computed(() => downLongEnough.value && !up.value),
-    reconnectNow: () => connection.reconnectNow(),
+    isLeader,
+    synced: everSynced,
+    agents,
+    views: computed(() => (views.value.size === 0 && !everSynced.value ? null : sidebarViews(views.value, counts.value, me))),
+    teammates: computed(() => onlineTeammates(agents.value, presence.value)),
+    myPresence: computed(() => presence.value.get(me) ?? null),
+    activity,
+    notifications,
+    readUpTo,
+    unread: computed(() => unreadCount(notifications.value, readUpTo.value)),
+    setViewing(ticketId) {
+      if (ticketId === null) typing.clear();
+      live.patchLocalState({ viewing: ticketId });
+    },
+    keystroke: (ticketId) => typing.keystroke(ticketId),
+    stopTyping: () => typing.clear(),
+    reconnectNow: () => live.reconnectNow(),
     dispose() {
       disposeGrace();
+      disposeIdleMinutes();
       clearTimeout(graceTimer);
-      unsubscribe();
-      connection.awareness.off("change", refreshOnline);
-      connection.destroy();
+      unsubscribeStatus();
+      unsubscribeLeader();
+      stopIdleSync();
+      idle.destroy();
+      typing.destroy();
+      live.doc.off("update", readDoc);
+      live.awareness.off("change", readAwareness);
+      live.destroy();
     },
   };
 }

@@ -1,7 +1,7 @@
-// Names for the people in a ticket. There is no agents directory endpoint yet, so agents
-// are named from the session (you) and from who is online; others are "Another agent".
+// Names for the people in a ticket: agents from the inbox document (every agent of the
+// account), you from the session; one the document does not list is "Another agent".
 
-import type { OnlineAgent } from "../live/index.ts";
+import type { InboxAgent } from "../../protocol/index.ts";
 import type { CustomerRef, Message } from "./inbox-api.ts";
 import type { Session } from "./session.ts";
 
@@ -10,8 +10,8 @@ export interface AgentNames {
   name(agentId: string): string;
 }
 
-export function agentNames(session: Session, online: readonly OnlineAgent[]): AgentNames {
-  const byId = new Map(online.map((agent) => [agent.agentId, agent.name]));
+export function agentNames(session: Session, agents: ReadonlyMap<string, InboxAgent>): AgentNames {
+  const byId = new Map([...agents].map(([agentId, agent]) => [agentId, agent.name]));
   byId.set(session.agent.id, session.agent.name);
   return {
     meId: session.agent.id,

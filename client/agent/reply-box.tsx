@@ -14,7 +14,18 @@ interface Draft {
 
 const drafts = new Map<string, Draft>();
 
-export function ReplyBox({ store, channel }: { store: TicketStore; channel: string }) {
+export function ReplyBox({
+  store,
+  channel,
+  onKeystroke,
+  onBlur,
+}: {
+  store: TicketStore;
+  channel: string;
+  /** Each keystroke in the box (the typing indicator publishes transitions only). */
+  onKeystroke: () => void;
+  onBlur: () => void;
+}) {
   const saved = drafts.get(store.ticketId);
   const text = useSignal(saved?.text ?? "");
   const mode = useSignal<SendKind>(saved?.mode ?? "reply");
@@ -46,6 +57,7 @@ export function ReplyBox({ store, channel }: { store: TicketStore; channel: stri
     if (result.ok) {
       text.value = "";
       drafts.delete(store.ticketId);
+      onBlur();
     } else {
       error.value = result.error.message;
     }
@@ -87,7 +99,9 @@ export function ReplyBox({ store, channel }: { store: TicketStore; channel: stri
         onInput={(event) => {
           text.value = event.currentTarget.value;
           error.value = null;
+          onKeystroke();
         }}
+        onBlur={onBlur}
         onKeyDown={onKeyDown}
       />
       {error.value && (

@@ -1,13 +1,15 @@
-// Left column: the views (the selected one highlighted) and who is online.
+// Left column: the views with their live counts (the selected one highlighted) and the
+// teammates who are online, once each, with how they show.
 
-import type { OnlineAgent } from "../live/index.ts";
-import type { View } from "./inbox-api.ts";
+import type { EffectiveAvailability } from "../../protocol/index.ts";
+import type { SidebarView, Teammate } from "./live-derive.ts";
+import type { LiveStore } from "./live-store.ts";
 import { followLink } from "./router.ts";
 import { viewPath } from "./routes.ts";
 import type { Session } from "./session.ts";
 import type { ViewsStore } from "./views-store.ts";
 
-function ViewLink({ view, selected, count }: { view: View; selected: boolean; count?: number }) {
+function ViewLink({ view, selected }: { view: Omit<SidebarView, "count"> & { count: number | null }; selected: boolean }) {
   return (
     <li>
       <a
@@ -24,10 +26,9 @@ function ViewLink({ view, selected, count }: { view: View; selected: boolean; co
             private
           </span>
         )}
-        {/* Live per-view counts arrive with the inbox document; the slot is here already. */}
-        {count !== undefined && (
+        {view.count !== null && (
           <span class="count" data-testid="view-count">
-            {count}
+            {view.count}
           </span>
         )}
       </a>
@@ -35,7 +36,9 @@ function ViewLink({ view, selected, count }: { view: View; selected: boolean; co
   );
 }
 
-function OnlineAgents({ session, agents }: { session: Session; agents: readonly OnlineAgent[] }) {
+const AVAILABILITY_LABELS: Record<EffectiveAvailability, string> = { available: "available", busy: "busy", away: "away", offline: "offline" };
+
+function OnlineAgents({ session, agents }: { session: Session; agents: readonly Teammate[] }) {
   return (
     <section class="sidebar-section">
       <h2>
@@ -43,11 +46,11 @@ function OnlineAgents({ session, agents }: { session: Session; agents: readonly 
       </h2>
       <ul class="agents" data-testid="online-agents">
         {agents.map((agent) => (
-          <li key={agent.agentId} data-agent-id={agent.agentId}>
+          <li key={agent.agentId} data-agent-id={agent.agentId} data-availability={agent.availability} class={`availability-${agent.availability}`}>
             <span class="dot" aria-hidden="true" />
             <span class="agent-name">{agent.name}</span>
             {agent.agentId === session.agent.id && <span class="muted"> (you)</span>}
-            {agent.tabs > 1 && <span class="muted tabs">{agent.tabs} tabs</span>}
+            {agent.availability !== "available" && <span class="muted small"> {AVAILABILITY_LABELS[agent.availability]}</span>}
           </li>
         ))}
       </ul>
@@ -59,21 +62,24 @@ function OnlineAgents({ session, agents }: { session: Session; agents: readonly 
 export function Sidebar({
   session,
   views,
+  live,
   selectedViewId,
-  online,
 }: {
   session: Session;
   views: ViewsStore;
+  live: LiveStore;
   selectedViewId: string | null;
-  online: readonly OnlineAgent[];
 }) {
-  const list = views.views.value;
+  // Live views and counts once the inbox document is here; the HTTP list until then.
+  const liveViews = live.views.value;
+  const fetched = views.views.value;
+  const list = liveViews ?? fetched?.map((view) => ({ ...view, count: null })) ?? null;
   return (
     <nav class="sidebar" aria-label="Views">
       <section class="sidebar-section">
         <h2>Views</h2>
         {list === null && !views.error.value && <p class="muted small">Loading views…</p>}
-        {views.error.value && (
+        {list === null && views.error.value && (
           <div class="error small" role="alert">
             <p>{views.error.value}</p>
             <button type="button" onClick={() => views.reload()}>
@@ -83,14 +89,14 @@ export function Sidebar({
         )}
         {list && list.length === 0 && <p class="muted small">No views yet.</p>}
         {list && list.length > 0 && (
-          <ul class="views" data-testid="views">
+          <ul class="views" data-testid="views" data-live={liveViews !== null}>
             {list.map((view) => (
               <ViewLink key={view.id} view={view} selected={view.id === selectedViewId} />
             ))}
           </ul>
         )}
       </section>
-      <OnlineAgents session={session} agents={online} />
+      <OnlineAgents session={session} agents={live.teammates.value} />
     </nav>
   );
 }

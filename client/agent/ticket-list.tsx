@@ -5,9 +5,33 @@ import type { TicketSummary } from "./inbox-api.ts";
 import { customerName } from "./people.ts";
 import { followLink } from "./router.ts";
 import { ticketPath } from "./routes.ts";
+import type { TicketActivity } from "./live-derive.ts";
+import type { AgentNames } from "./people.ts";
 import type { TicketListStore } from "./ticket-list-store.ts";
 
-function TicketRow({ ticket, selected }: { ticket: TicketSummary; selected: boolean }) {
+/** Someone else has this ticket open, or is typing on it: a marker so two agents don't collide. */
+function CollisionMarker({ activity, agents }: { activity: TicketActivity | undefined; agents: AgentNames }) {
+  if (!activity || (activity.viewing.length === 0 && activity.typing.length === 0)) return null;
+  const typing = activity.typing.length > 0;
+  const who = (typing ? activity.typing : activity.viewing).map((id) => agents.name(id)).join(", ");
+  return (
+    <span class={typing ? "collision typing" : "collision"} data-testid="collision-marker" title={typing ? `${who} typing` : `${who} viewing`}>
+      {typing ? `${who} typing…` : `${who} viewing`}
+    </span>
+  );
+}
+
+function TicketRow({
+  ticket,
+  selected,
+  activity,
+  agents,
+}: {
+  ticket: TicketSummary;
+  selected: boolean;
+  activity: TicketActivity | undefined;
+  agents: AgentNames;
+}) {
   return (
     <li>
       <a
@@ -30,6 +54,7 @@ function TicketRow({ ticket, selected }: { ticket: TicketSummary; selected: bool
           {ticket.priority !== "normal" && <PriorityBadge priority={ticket.priority} />}
           <ChannelLabel channel={ticket.channel} />
           <Tags tags={ticket.tags} />
+          <CollisionMarker activity={activity} agents={agents} />
         </div>
       </a>
     </li>
@@ -40,10 +65,14 @@ export function TicketList({
   list,
   viewName,
   selectedTicketId,
+  activity,
+  agents,
 }: {
   list: TicketListStore | null;
   viewName: string | null;
   selectedTicketId: string | null;
+  activity: ReadonlyMap<string, TicketActivity>;
+  agents: AgentNames;
 }) {
   if (!list) {
     return (
@@ -80,7 +109,7 @@ export function TicketList({
       {tickets.length > 0 && (
         <ul class="rows">
           {tickets.map((ticket) => (
-            <TicketRow key={ticket.id} ticket={ticket} selected={ticket.id === selectedTicketId} />
+            <TicketRow key={ticket.id} ticket={ticket} selected={ticket.id === selectedTicketId} activity={activity.get(ticket.id)} agents={agents} />
           ))}
         </ul>
       )}

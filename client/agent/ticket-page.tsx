@@ -1,6 +1,9 @@
 // One ticket: header, conversation, reply box, and the customer beside them.
 
+import { useEffect } from "preact/hooks";
 import type { TicketChanges } from "./inbox-api.ts";
+import type { TicketActivity } from "./live-derive.ts";
+import type { LiveStore } from "./live-store.ts";
 import { ReplyBox } from "./reply-box.tsx";
 import type { AgentNames } from "./people.ts";
 import { Conversation } from "./conversation.tsx";
@@ -10,18 +13,41 @@ import { TicketHeader } from "./ticket-header.tsx";
 import { createTicketStore } from "./ticket-store.ts";
 import { useStore } from "./use-store.ts";
 
+/** Who else is on this ticket right now: the collision bar. */
+function CollisionBar({ activity, agents }: { activity: TicketActivity | undefined; agents: AgentNames }) {
+  if (!activity) return null;
+  const typing = activity.typing;
+  const viewingOnly = activity.viewing.filter((id) => !typing.includes(id));
+  if (typing.length === 0 && viewingOnly.length === 0) return null;
+  const names = (ids: readonly string[]) => ids.map((id) => agents.name(id)).join(", ");
+  return (
+    <div class={typing.length > 0 ? "collision-bar typing" : "collision-bar"} role="status" data-testid="collision-bar">
+      {typing.length > 0 && <span data-testid="collision-typing">{names(typing)} {typing.length === 1 ? "is" : "are"} typing a reply…</span>}
+      {typing.length > 0 && viewingOnly.length > 0 && " · "}
+      {viewingOnly.length > 0 && <span data-testid="collision-viewing">{names(viewingOnly)} {viewingOnly.length === 1 ? "is" : "are"} viewing</span>}
+    </div>
+  );
+}
+
 export function TicketPage({
   session,
   ticketId,
   agents,
+  live,
   onChanged,
 }: {
   session: Session;
   ticketId: string;
   agents: AgentNames;
+  live: LiveStore;
   onChanged: (ticketId: string, changes: TicketChanges) => void;
 }) {
   const store = useStore(() => createTicketStore(session.token, ticketId, onChanged), [session.token, ticketId]);
+  // This tab shows the ticket: teammates see it in their lists and on their ticket page.
+  useEffect(() => {
+    live.setViewing(ticketId);
+    return () => live.setViewing(null);
+  }, [live, ticketId]);
   const ticket = store.ticket.value;
   const loadError = store.loadError.value;
 
@@ -49,9 +75,10 @@ export function TicketPage({
   return (
     <section class="ticket-page" data-testid="ticket-page" data-ticket-id={ticketId} aria-label="Ticket">
       <div class="ticket-main">
+        <CollisionBar activity={live.activity.value.get(ticketId)} agents={agents} />
         <TicketHeader store={store} ticket={ticket} agents={agents} />
         <Conversation messages={store.messages.value} customer={ticket.customer} agents={agents} />
-        <ReplyBox store={store} channel={ticket.channel} />
+        <ReplyBox store={store} channel={ticket.channel} onKeystroke={() => live.keystroke(ticketId)} onBlur={() => live.stopTyping()} />
       </div>
       <CustomerPanel token={session.token} customer={ticket.customer} currentTicketId={ticket.id} />
     </section>

@@ -1,0 +1,16 @@
+// The live inbox's intents: state comes down over the inbox document, these go up over HTTP.
+
+import type { Availability } from "../../protocol/index.ts";
+import { type ApiResult, apiRequest, isRecord } from "./http.ts";
+
+export function setAvailability(token: string, status: Availability): Promise<ApiResult<Availability>> {
+  return apiRequest(token, "/api/me/availability", {
+    method: "PUT",
+    body: { status },
+    parse: (answer) => (isRecord(answer) && typeof answer.availability === "string" ? (answer.availability as Availability) : null),
+  });
+}
+
+export function markNotificationsRead(token: string, seq: number): Promise<ApiResult<true>> {
+  return apiRequest(token, "/api/me/notifications/read", { method: "POST", body: { seq }, parse: () => true });
+}
