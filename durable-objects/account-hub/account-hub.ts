@@ -40,6 +40,8 @@ import {
 import { notificationsFor, type NotificationDraft } from "./notifications.ts";
 import { countAll, countDelta, windowExpiry } from "./view-counts.ts";
 
+/** How long an agent whose last socket closed still shows online (a tab handover, a reload). */
+const OFFLINE_GRACE_MS = 3_000;
 /** How often silent sockets are looked for while keepalive sockets are open. */
 const SWEEP_INTERVAL_MS = 30_000;
 /** How often the ticket index is checked against the shard while anyone is connected (safety net). */
@@ -192,10 +194,28 @@ export class AccountHub extends DurableObject<Env> {
 
   // --- presence and availability ------------------------------------------------------------
 
-  /** Re-derives an agent's presence from their open sockets and chosen availability. */
-  private refreshPresence(agentId: string, closing?: WebSocket): void {
+  /**
+   * Re-derives an agent's presence from their open sockets and chosen availability. Going
+   * offline waits OFFLINE_GRACE_MS (on the alarm): a browser's leader tab closing hands its
+   * socket to another tab within a moment, and a reload reconnects at once; neither should
+   * show the agent leaving and coming back.
+   */
+  private refreshPresence(agentId: string, closing?: WebSocket, graceOver = false): void {
     const sockets = this.openSocketsOf(agentId, closing);
     const online = sockets.length > 0;
+    const pending = this.store.meta<Record<string, number>>("offline_pending") ?? {};
+    if (online && agentId in pending) {
+      delete pending[agentId];
+      this.store.setMeta("offline_pending", pending);
+    }
+    if (!online && !graceOver && readPresence(this.doc, agentId)?.online) {
+      if (!(agentId in pending)) {
+        pending[agentId] = Date.now() + OFFLINE_GRACE_MS;
+        this.store.setMeta("offline_pending", pending);
+        void this.armAlarm();
+      }
+      return;
+    }
     const next = {
       online,
       status: this.agentConfig(agentId)?.availability ?? "available",
@@ -460,6 +480,13 @@ export class AccountHub extends DurableObject<Env> {
       const last = Math.max(answered, this.lastFrameAt.get(ws) ?? 0, flags.connectedAt);
       if (now - last > SOCKET_SILENCE_LIMIT_MS) this.dropSocket(ws, "KEEPALIVE_TIMEOUT");
     }
+    const pending = this.store.meta<Record<string, number>>("offline_pending") ?? {};
+    for (const [agentId, at] of Object.entries(pending)) {
+      if (at > now) continue;
+      delete pending[agentId];
+      this.store.setMeta("offline_pending", pending);
+      this.refreshPresence(agentId, undefined, true);
+    }
     const accountId = this.accountId;
     if (accountId !== null) {
       await this.ensureReady(accountId);
@@ -484,6 +511,7 @@ export class AccountHub extends DurableObject<Env> {
     const expiry = this.store.meta<number>("window_expiry");
     if (expiry !== null) due.push(expiry);
     if (this.store.meta<boolean>("recount_due")) due.push(now);
+    due.push(...Object.values(this.store.meta<Record<string, number>>("offline_pending") ?? {}));
     if (due.length === 0) {
       await this.ctx.storage.deleteAlarm();
       return;

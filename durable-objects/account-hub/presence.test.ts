@@ -57,7 +57,24 @@ describe("presence", () => {
     const snapshot = await hub().presenceSnapshot();
     expect(snapshot.find((entry) => entry.agentId === fx.agent.agentId)?.sockets).toBe(1);
     tab2.close();
-    await waitFor(() => presenceIn(watcher, fx.agent.agentId)?.online === false, "agent offline after the last socket");
+    await waitFor(() => presenceIn(watcher, fx.agent.agentId)?.online === false, "agent offline after the last socket", 8_000);
+    watcher.close();
+  });
+
+  it("does not flap offline when the agent's only socket is replaced at once (a tab handover, a reload)", async () => {
+    const watcher = await LiveTestClient.openAs(fx.admin);
+    const first = await LiveTestClient.openAs(fx.agent);
+    await waitFor(() => presenceIn(watcher, fx.agent.agentId)?.online, "agent online");
+    const seen: boolean[] = [];
+    watcher.doc.getMap<AgentPresence>(InboxDoc.presence).observe(() => seen.push(presenceIn(watcher, fx.agent.agentId)?.online ?? false));
+    first.close();
+    await first.waitForClose();
+    const second = await LiveTestClient.openAs(fx.agent);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(seen).not.toContain(false);
+    expect(presenceIn(watcher, fx.agent.agentId)?.online).toBe(true);
+    second.close();
+    await waitFor(() => presenceIn(watcher, fx.agent.agentId)?.online === false, "offline once the grace is over", 8_000);
     watcher.close();
   });
 
