@@ -202,24 +202,25 @@ export class AccountHub extends DurableObject<Env> {
    */
   private refreshPresence(agentId: string, closing?: WebSocket, graceOver = false): void {
     const sockets = this.openSocketsOf(agentId, closing);
-    const online = sockets.length > 0;
+    let online = sockets.length > 0;
     const pending = this.store.meta<Record<string, number>>("offline_pending") ?? {};
     if (online && agentId in pending) {
       delete pending[agentId];
       this.store.setMeta("offline_pending", pending);
     }
     if (!online && !graceOver && readPresence(this.doc, agentId)?.online) {
+      // Still shown online during the grace; a chosen availability applies at once.
+      online = true;
       if (!(agentId in pending)) {
         pending[agentId] = Date.now() + OFFLINE_GRACE_MS;
         this.store.setMeta("offline_pending", pending);
         void this.armAlarm();
       }
-      return;
     }
     const next = {
       online,
       status: this.agentConfig(agentId)?.availability ?? "available",
-      idle: online && sockets.every((ws) => socketFlags(ws).idle),
+      idle: sockets.length > 0 ? sockets.every((ws) => socketFlags(ws).idle) : (readPresence(this.doc, agentId)?.idle ?? false),
     };
     const before = readPresence(this.doc, agentId);
     if (!writePresence(this.doc, agentId, next, Date.now())) return;
@@ -421,10 +422,12 @@ export class AccountHub extends DurableObject<Env> {
       loads.set(agentId, load);
     }
     const lastAssigned = this.store.meta<Record<string, number>>("last_assigned") ?? {};
+    // Agents in their offline grace (no socket left) are shown online but get nothing new.
+    const leaving = this.store.meta<Record<string, number>>("offline_pending") ?? {};
     const routable: RoutableAgent[] = config.agents
       .filter((agent) => {
         const presence = readPresence(this.doc, agent.id);
-        return presence !== undefined && effectiveAvailability(presence) === "available";
+        return presence !== undefined && effectiveAvailability(presence) === "available" && !(agent.id in leaving);
       })
       .map((agent) => ({
         agentId: agent.id,

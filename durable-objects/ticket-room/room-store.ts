@@ -43,6 +43,13 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
 export class RoomStore {
   private readonly storage: DurableObjectStorage;
   private cached: TicketRecord | null | undefined;
+  /**
+   * Entries up to here are on the shard and reported, but not deleted yet: the delete rides
+   * along with the next commit instead of costing a storage commit of its own per flush.
+   * Lost on a restart, which then flushes those entries once more (every statement is
+   * idempotent, and the hub ignores versions it has seen).
+   */
+  private doneThrough = 0;
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
@@ -74,6 +81,7 @@ export class RoomStore {
   /** Commits a change: the new ticket and its outbox entry, atomically. */
   commit(entry: NewOutboxEntry): void {
     this.storage.transactionSync(() => {
+      this.deleteDone();
       this.storage.sql.exec(
         "INSERT OR REPLACE INTO room_ticket (id, data) VALUES (?, ?)",
         entry.after.id,
@@ -106,7 +114,7 @@ export class RoomStore {
   /** The oldest `limit` outbox entries, in commit order. */
   pending(limit: number): OutboxEntry[] {
     return this.storage.sql
-      .exec<OutboxRow>("SELECT seq, version, payload FROM outbox ORDER BY seq LIMIT ?", limit)
+      .exec<OutboxRow>("SELECT seq, version, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", this.doneThrough, limit)
       .toArray()
       .map((row) => {
         const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply"> & {
@@ -123,12 +131,16 @@ export class RoomStore {
   }
 
   pendingCount(): number {
-    return this.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    return this.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE seq > ?", this.doneThrough).one().n;
   }
 
-  /** Drops entries that are on the shard and reported. */
-  remove(throughSeq: number): void {
-    this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", throughSeq);
+  /** Entries through `throughSeq` are on the shard and reported: no longer pending (deleted with the next commit). */
+  markDone(throughSeq: number): void {
+    this.doneThrough = Math.max(this.doneThrough, throughSeq);
+  }
+
+  private deleteDone(): void {
+    if (this.doneThrough > 0) this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", this.doneThrough);
   }
 
   meta(key: string): string | null {

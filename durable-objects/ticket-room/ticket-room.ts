@@ -353,7 +353,7 @@ export class TicketRoom extends DurableObject<Env> {
     const { accountId, id: ticketId } = last.after;
     const writer = this.env.ACCOUNT_WRITER.get(this.env.ACCOUNT_WRITER.idFromName(accountId));
     await writer.write(accountId, { statements: shardStatements(entries), report: changeReport(entries) });
-    this.store.remove(last.seq);
+    this.store.markDone(last.seq);
     if (entries.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after);
     return entries.length === FLUSH_BATCH;
   }
