@@ -11,8 +11,18 @@ export interface RoomFlush {
   report: TicketChangeReport<TicketRecord>;
 }
 
-/** A shard request carries whole room flushes up to about this many statements. */
-const MAX_STATEMENTS_PER_WRITE = 2_000;
+/**
+ * A shard request carries whole room flushes up to about this many statements. Bigger
+ * requests amortise more, but a request body of megabytes takes long to upload from a busy
+ * isolate and the next one cannot start meanwhile; a few hundred statements is the knee.
+ */
+const MAX_STATEMENTS_PER_WRITE = 500;
+/**
+ * Shard requests in flight at once: the next one uploads while the shard runs the current
+ * one (the shard serialises the writes themselves). Per ticket, order is kept by the room,
+ * which has at most one flush at a time.
+ */
+const WRITES_IN_FLIGHT = 2;
 
 interface Waiting {
   flush: RoomFlush;
@@ -33,7 +43,7 @@ interface Waiting {
  */
 export class AccountWriter extends DurableObject<Env> {
   private waiting: Waiting[] = [];
-  private draining = false;
+  private inFlight = 0;
   /** Since this instance started (tests, diagnostics). */
   private readonly counters = { flushes: 0, shardRequests: 0 };
 
@@ -42,7 +52,7 @@ export class AccountWriter extends DurableObject<Env> {
     return new Promise<void>((resolve, reject) => {
       this.counters.flushes++;
       this.waiting.push({ flush, resolve, reject });
-      if (!this.draining) void this.drain(accountId);
+      this.drain(accountId);
     });
   }
 
@@ -51,12 +61,15 @@ export class AccountWriter extends DurableObject<Env> {
     return { ...this.counters };
   }
 
-  private async drain(accountId: string): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.waiting.length > 0) await this.writeTogether(accountId, this.takeBatch());
-    } finally {
-      this.draining = false;
+  /** Starts shard requests for what is waiting, up to WRITES_IN_FLIGHT at once. */
+  private drain(accountId: string): void {
+    while (this.inFlight < WRITES_IN_FLIGHT && this.waiting.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight++;
+      void this.writeTogether(accountId, batch).finally(() => {
+        this.inFlight--;
+        this.drain(accountId);
+      });
     }
   }
 

@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     tickets: { type: "string", default: "200" },
     concurrency: { type: "string", default: "64" },
     "per-request": { type: "string", default: "1" },
+    "per-ticket": { type: "string", default: "1" },
     "body-bytes": { type: "string", default: "120" },
     "ceiling-batch": { type: "string", default: "200" },
     "ceiling-concurrency": { type: "string", default: "1" },
@@ -49,10 +50,13 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: npx node bench/ingest/ingest-bench.ts [--messages N] [--tickets T] [--concurrency C]
+       [--per-request N] [--per-ticket K]
        [--body-bytes B] [--ceiling-batch R] [--ceiling-concurrency K] [--poll-ms MS]
        [--skip-ceiling] [--skip-diagnosis] [--flush-messages M] [--flush-concurrency K]
        [--direct] [--local-observability] [--keep-data] [--json FILE]
 
+  --per-request N        notes per request: 1 posts to /api/tickets/:id/notes, more to the bulk /api/tickets/messages
+  --per-ticket K         K consecutive notes go to the same ticket (1: each note to the next ticket)
   --direct               post to the Worker's own workerd entry, bypassing wrangler dev's proxy (diagnosis)
   --local-observability  keep wrangler's local trace collection (X_LOCAL_OBSERVABILITY), off by default`);
   process.exit(0);
@@ -68,6 +72,7 @@ const MESSAGES = positiveInt("messages", args.messages);
 const TICKETS = positiveInt("tickets", args.tickets);
 const CONCURRENCY = positiveInt("concurrency", args.concurrency);
 const PER_REQUEST = positiveInt("per-request", args["per-request"]);
+const PER_TICKET = positiveInt("per-ticket", args["per-ticket"]);
 const BODY_BYTES = positiveInt("body-bytes", args["body-bytes"]);
 const CEILING_BATCH = positiveInt("ceiling-batch", args["ceiling-batch"]);
 const CEILING_CONCURRENCY = positiveInt("ceiling-concurrency", args["ceiling-concurrency"]);
@@ -352,6 +357,7 @@ async function main(): Promise<void> {
       messages: MESSAGES,
       concurrency: CONCURRENCY,
       perRequest: PER_REQUEST,
+      perTicket: PER_TICKET,
       bodyBytes: BODY_BYTES,
       runId,
       baseline,
@@ -391,7 +397,7 @@ async function main(): Promise<void> {
       const nextSeq = new Map(seqs.rows.map((row) => [String(row.ticket_id), Number(row.seq) + 1]));
       const now = Date.now();
       return Array.from({ length: MESSAGES }, (_, i) => {
-        const ticketId = ticketIds[i % TICKETS]!;
+        const ticketId = ticketIds[Math.floor(i / PER_TICKET) % TICKETS]!;
         const seq = nextSeq.get(ticketId)!;
         nextSeq.set(ticketId, seq + 1);
         return {
@@ -487,7 +493,7 @@ async function main(): Promise<void> {
     out.push("");
     out.push(`Ingest benchmark, ${new Date().toISOString()}`);
     out.push(
-      `  ${fmt(MESSAGES)} notes (${BODY_BYTES}-byte bodies) over ${TICKETS} tickets, ${PER_REQUEST === 1 ? "one per request (POST /api/tickets/:id/notes)" : `${PER_REQUEST} per request (POST /api/tickets/messages)`}, ${CONCURRENCY} requests in flight, one account on one shard`,
+      `  ${fmt(MESSAGES)} notes (${BODY_BYTES}-byte bodies) over ${TICKETS} tickets, ${PER_REQUEST === 1 ? "one per request (POST /api/tickets/:id/notes)" : `${PER_REQUEST} per request (POST /api/tickets/messages)`}, ${PER_TICKET === 1 ? "each to the next ticket" : `${PER_TICKET} in a row to each ticket`}, ${CONCURRENCY} requests in flight, one account on one shard`,
     );
     out.push(`  machine: ${machine}`);
     out.push(

@@ -19,6 +19,8 @@ export interface RoomsJob {
   concurrency: number;
   /** Notes per request: 1 posts each to /api/tickets/:id/notes, more go to the bulk /api/tickets/messages. */
   perRequest: number;
+  /** Consecutive messages that go to the same ticket (1: every message to the next ticket). */
+  perTicket: number;
   bodyBytes: number;
   runId: string;
   /** Messages of these tickets already on the shard before the phase. */
@@ -186,14 +188,15 @@ async function runRooms(job: RoomsJob): Promise<RoomsResult> {
       req.end(body);
     });
 
-  // Request r carries messages r*N .. r*N+N-1; message i goes to ticket i mod T.
+  // Request r carries messages r*N .. r*N+N-1; message i goes to ticket floor(i / K) mod T.
+  const ticketOf = (index: number) => job.ticketIds[Math.floor(index / job.perTicket) % job.ticketIds.length]!;
   const requestOf = (first: number, count: number): { path: string; body: string } => {
     if (job.perRequest === 1) {
-      const ticketId = job.ticketIds[first % job.ticketIds.length]!;
+      const ticketId = ticketOf(first);
       return { path: `/api/tickets/${ticketId}/notes`, body: JSON.stringify({ body: messageBody(job.runId, first, job.bodyBytes) }) };
     }
     const messages = Array.from({ length: count }, (_, k) => ({
-      ticketId: job.ticketIds[(first + k) % job.ticketIds.length]!,
+      ticketId: ticketOf(first + k),
       kind: "note",
       body: messageBody(job.runId, first + k, job.bodyBytes),
     }));
