@@ -1,47 +1,12 @@
-// Awareness updates entry by entry. y-protocols only offers "encode these clients at the clocks
-// this Awareness holds" and "apply if newer"; relaying other tabs' states (leader tab) and
-// mirroring a leader's view (follower tabs) need to choose clocks and to replace states
-// regardless of clocks, so those two operations live here.
-//
-// Wire format (y-protocols awareness): varUint count, then per entry varUint clientID,
-// varUint clock, varString JSON state (`null` = gone).
+// Awareness entries in a tab: relaying other tabs' states (leader tab) and mirroring a
+// leader's view (follower tabs) need to choose clocks and to replace states regardless of
+// clocks. The codec itself is the protocol's (protocol/awareness.ts).
 
-import * as decoding from "lib0/decoding";
-import * as encoding from "lib0/encoding";
 import { equalityDeep } from "lib0/function";
 import type { Awareness } from "y-protocols/awareness";
+import { type AwarenessEntry, decodeAwarenessEntries, encodeAwarenessEntries } from "../../protocol/awareness.ts";
 
-export interface AwarenessEntry {
-  clientId: number;
-  clock: number;
-  /** `null` means the client went away. */
-  state: unknown;
-}
-
-/** Throws on a truncated update or invalid JSON. */
-export function decodeAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
-  const decoder = decoding.createDecoder(update);
-  const count = decoding.readVarUint(decoder);
-  const entries: AwarenessEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const clientId = decoding.readVarUint(decoder);
-    const clock = decoding.readVarUint(decoder);
-    const state: unknown = JSON.parse(decoding.readVarString(decoder));
-    entries.push({ clientId, clock, state });
-  }
-  return entries;
-}
-
-export function encodeAwarenessEntries(entries: readonly AwarenessEntry[]): Uint8Array<ArrayBuffer> {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, entries.length);
-  for (const entry of entries) {
-    encoding.writeVarUint(encoder, entry.clientId);
-    encoding.writeVarUint(encoder, entry.clock);
-    encoding.writeVarString(encoder, JSON.stringify(entry.state ?? null));
-  }
-  return encoding.toUint8Array(encoder);
-}
+export { type AwarenessEntry, decodeAwarenessEntries, encodeAwarenessEntries };
 
 /**
  * The current entries of `clients`: a client without a state is encoded as gone, and one whose

@@ -41,6 +41,7 @@ import {
 import { Keepalive } from "./keepalive.ts";
 import { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, watchForSleep } from "./sleep.ts";
 import { type WakeSignals, browserWakeSignals } from "./wake.ts";
+import { quietAwareness } from "./quiet-awareness.ts";
 
 export type LiveState = "connecting" | "connected" | "disconnected" | "stopped";
 
@@ -199,7 +200,7 @@ export class LiveConnection {
     }
     this.#ownsDoc = options.doc === undefined && options.awareness === undefined;
     this.doc = options.doc ?? options.awareness?.doc ?? new Y.Doc();
-    this.awareness = options.awareness ?? new Awareness(this.doc);
+    this.awareness = options.awareness ?? quietAwareness(this.doc);
     if (options.awareness === undefined || options.localState !== undefined) {
       // A new Awareness starts with `{}`, which the server would refuse: publish our state or nothing.
       this.awareness.setLocalState(options.localState ?? null);

@@ -45,6 +45,7 @@ import {
 import { type Readable, Value } from "./readable.ts";
 import { DEFAULT_SLEEP_JUMP_MS } from "./sleep.ts";
 import { type WakeSignals, browserWakeSignals } from "./wake.ts";
+import { quietAwareness } from "./quiet-awareness.ts";
 
 /** Version of the tab-to-tab messages below; bump on any incompatible change. */
 export const SHARED_LIVE_VERSION = 1;
@@ -278,7 +279,7 @@ class SharedLiveTab implements SharedLive {
     this.#aliveIntervalMs = options.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS;
     this.#followerTimeoutMs = options.followerTimeoutMs ?? DEFAULT_FOLLOWER_TIMEOUT_MS;
     this.#leaderTimeoutMs = options.leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS;
-    this.awareness = new Awareness(this.doc);
+    this.awareness = quietAwareness(this.doc);
     this.awareness.setLocalState(options.localState);
     this.#id = this.awareness.clientID;
     this.#status = new Value<LiveStatus>(

@@ -5,7 +5,7 @@ import * as syncProtocol from "y-protocols/sync";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as authProtocol from "y-protocols/auth";
 import { MessageType, PermissionDeniedReason, SyncMessageType, type CloseReasonName } from "../../protocol/index.ts";
-import { readAwarenessEntries } from "./awareness-update.ts";
+import { decodeAwarenessEntries } from "../../protocol/awareness.ts";
 
 // Room logic shared by the Durable Objects: y-protocols sync on one document plus
 // awareness, over whatever sockets the host hands in. It holds no socket list of its own
@@ -150,7 +150,7 @@ export class LiveRoom<Identity> {
       peer.send(permissionDenied(PermissionDeniedReason.rateLimited));
       return;
     }
-    const entries = readAwarenessEntries(update);
+    const entries = decodeAwarenessEntries(update);
     const owned = new Set(peer.awarenessIds);
     const claimed = entries.map((entry) => entry.clientId).filter((id) => !owned.has(id));
     const handedOver: LivePeer<Identity>[] = [];
