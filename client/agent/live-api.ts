@@ -14,3 +14,13 @@ export function setAvailability(token: string, status: Availability): Promise<Ap
 export function markNotificationsRead(token: string, seq: number): Promise<ApiResult<true>> {
   return apiRequest(token, "/api/me/notifications/read", { method: "POST", body: { seq }, parse: () => true });
 }
+
+/** Replaces the views whose new tickets notify this agent. */
+export function setFollowedViews(token: string, followedViewIds: readonly string[]): Promise<ApiResult<string[]>> {
+  return apiRequest(token, "/api/me/preferences", {
+    method: "PATCH",
+    body: { followedViewIds },
+    parse: (answer) =>
+      isRecord(answer) && Array.isArray(answer.followedViewIds) ? answer.followedViewIds.filter((id): id is string => typeof id === "string") : null,
+  });
+}

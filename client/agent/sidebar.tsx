@@ -2,6 +2,7 @@
 // teammates who are online, once each, with how they show.
 
 import type { EffectiveAvailability } from "../../protocol/index.ts";
+import { setFollowedViews } from "./live-api.ts";
 import type { SidebarView, Teammate } from "./live-derive.ts";
 import type { LiveStore } from "./live-store.ts";
 import { followLink } from "./router.ts";
@@ -9,9 +10,32 @@ import { viewPath } from "./routes.ts";
 import type { Session } from "./session.ts";
 import type { ViewsStore } from "./views-store.ts";
 
-function ViewLink({ view, selected }: { view: Omit<SidebarView, "count"> & { count: number | null }; selected: boolean }) {
+function FollowToggle({ followed, onToggle }: { followed: boolean; onToggle: () => void }) {
   return (
-    <li>
+    <button
+      type="button"
+      class={followed ? "follow followed" : "follow"}
+      data-testid="follow-view"
+      aria-pressed={followed}
+      title={followed ? "You are notified of new tickets here: stop" : "Notify me of new tickets in this view"}
+      onClick={onToggle}
+    >
+      {followed ? "★" : "☆"}
+    </button>
+  );
+}
+
+function ViewLink({
+  view,
+  selected,
+  follow,
+}: {
+  view: Omit<SidebarView, "count"> & { count: number | null };
+  selected: boolean;
+  follow: { followed: boolean; toggle: () => void } | null;
+}) {
+  return (
+    <li class="view-item">
       <a
         href={viewPath(view.id)}
         class={selected ? "view-link selected" : "view-link"}
@@ -32,6 +56,7 @@ function ViewLink({ view, selected }: { view: Omit<SidebarView, "count"> & { cou
           </span>
         )}
       </a>
+      {follow && <FollowToggle followed={follow.followed} onToggle={follow.toggle} />}
     </li>
   );
 }
@@ -74,6 +99,15 @@ export function Sidebar({
   const liveViews = live.views.value;
   const fetched = views.views.value;
   const list = liveViews ?? fetched?.map((view) => ({ ...view, count: null })) ?? null;
+  const followed = live.agents.value.get(session.agent.id)?.followedViewIds ?? [];
+  const followOf = (viewId: string) =>
+    liveViews === null
+      ? null
+      : {
+          followed: followed.includes(viewId),
+          toggle: () =>
+            void setFollowedViews(session.token, followed.includes(viewId) ? followed.filter((id) => id !== viewId) : [...followed, viewId]),
+        };
   return (
     <nav class="sidebar" aria-label="Views">
       <section class="sidebar-section">
@@ -91,7 +125,7 @@ export function Sidebar({
         {list && list.length > 0 && (
           <ul class="views" data-testid="views" data-live={liveViews !== null}>
             {list.map((view) => (
-              <ViewLink key={view.id} view={view} selected={view.id === selectedViewId} />
+              <ViewLink key={view.id} view={view} selected={view.id === selectedViewId} follow={followOf(view.id)} />
             ))}
           </ul>
         )}

@@ -183,6 +183,33 @@ describe("collision detection and availability", () => {
   }, 90_000);
 });
 
+describe("following a view", () => {
+  it("from the sidebar: its new tickets then notify the agent, with the unread count in the tab title", async () => {
+    const context = await browser().newContext();
+    try {
+      const { page } = await logIn(context, fixture.stack().baseUrl, "ben@demo.shop");
+      const toggle = page.locator(`[data-testid="view-link"][data-view-id="${UNASSIGNED_VIEW}"] + [data-testid="follow-view"]`);
+      await toggle.waitFor({ timeout: WAIT_MS });
+      if ((await toggle.getAttribute("aria-pressed")) !== "true") await toggle.click();
+      await page.waitForFunction(
+        (viewId) => document.querySelector(`[data-view-id="${viewId}"] + [data-testid="follow-view"]`)?.getAttribute("aria-pressed") === "true",
+        UNASSIGNED_VIEW,
+        { timeout: WAIT_MS },
+      );
+      const unreadBefore = Number((await page.getByTestId("unread-count").textContent({ timeout: 1_000 }).catch(() => "0")) ?? "0");
+      const ticketId = await newTicket("Followed by Ben");
+      await page.waitForFunction((n) => document.title === `(${n}) Helpdesk`, unreadBefore + 1, { timeout: WAIT_MS });
+      await page.getByTestId("notifications-button").click();
+      const item = page.locator(`[data-testid="notification"][data-ticket-id="${ticketId}"]`);
+      await item.waitFor({ timeout: WAIT_MS });
+      expect(await item.getAttribute("data-kind")).toBe("new_ticket");
+      expect(await item.textContent()).toContain("New ticket in Unassigned: Followed by Ben");
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});
+
 describe("a stale client", () => {
   it("stops after the CLIENT_TOO_OLD close, shows the reload banner, and makes no second attempt", async () => {
     const context = await browser().newContext();
