@@ -1,7 +1,7 @@
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -12,6 +12,7 @@ import { newId } from "../../schema/tables.ts";
 import { signSession } from "../../worker/auth/tokens.ts";
 import { descendantCpu, findWorkerEntry, machineBusyMs, summarize, threadCpuMs } from "../ingest/measure.ts";
 import type { FanoutAgent, FanoutJob, FanoutResult, HocuspocusClientKind, ServerKind, WorkerMessage } from "./clients-worker.ts";
+import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
 
 // Fanout benchmark: N agents of one account connected to the live inbox in local workerd
 // (wrangler dev); one agent's awareness change (viewing or typing a ticket) → how long until
@@ -53,41 +54,19 @@ if (args.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, text: string | undefined, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got ${text}`);
-  return value;
-}
-
-const AGENTS = positiveInt("agents", args.agents, 2);
-const ROUNDS = positiveInt("rounds", args.rounds);
-const GAP_MS = positiveInt("gap-ms", args["gap-ms"], 0);
-const ROUND_TIMEOUT_MS = positiveInt("round-timeout-ms", args["round-timeout-ms"]);
-const CONNECT_CONCURRENCY = positiveInt("connect-concurrency", args["connect-concurrency"]);
-const CONNECT_TIMEOUT_MS = positiveInt("connect-timeout-ms", args["connect-timeout-ms"]);
+const AGENTS = intOption("agents", args.agents, 2);
+const ROUNDS = intOption("rounds", args.rounds);
+const GAP_MS = intOption("gap-ms", args["gap-ms"], 0);
+const ROUND_TIMEOUT_MS = intOption("round-timeout-ms", args["round-timeout-ms"]);
+const CONNECT_CONCURRENCY = intOption("connect-concurrency", args["connect-concurrency"]);
+const CONNECT_TIMEOUT_MS = intOption("connect-timeout-ms", args["connect-timeout-ms"]);
 if (args.order !== "ours-first" && args.order !== "hocuspocus-first") throw new Error(`--order must be ours-first or hocuspocus-first, got ${args.order}`);
 if (args["hocuspocus-client"] !== "raw" && args["hocuspocus-client"] !== "provider") throw new Error(`--hocuspocus-client must be raw or provider, got ${args["hocuspocus-client"]}`);
 const HOCUSPOCUS_CLIENT: HocuspocusClientKind = args["hocuspocus-client"];
 const ORDER: ServerKind[] = args.order === "ours-first" ? ["ours", "hocuspocus"] : ["hocuspocus", "ours"];
 
-const log = (line: string) => console.error(`[fanout-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a";
-const loads = () => loadavg().map((n) => n.toFixed(2)).join(" ");
+const log = benchLogger("fanout-bench");
 
-/** The checkout's commit and whether its working tree differs, if this is a git checkout. */
-function revision(): string {
-  try {
-    const cwd = new URL("../..", import.meta.url).pathname;
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return `${head}${dirty ? " + uncommitted changes" : ""}`;
-  } catch {
-    // A `git archive` snapshot (how the README's figures were taken) can say which commit it is.
-    return process.env.BENCH_CODE_REVISION ? `${process.env.BENCH_CODE_REVISION} (snapshot, not a git checkout)` : "not a git checkout";
-  }
-}
 
 function packageVersion(name: string): string {
   try {

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -14,6 +13,7 @@ import { messageBody } from "./load-worker.ts";
 import { cpuDelta, descendantCpu, findWorkerEntry, machineBusyMs, ShardRequestMeter, summarize, threadCpuMs } from "./measure.ts";
 import { openShard } from "../../schema/shards.ts";
 import { loadTicketFromShard } from "../../durable-objects/ticket-room/shard-reads.ts";
+import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
 
 // Ingest benchmark: messages per second sustained through the ticket rooms into one shard
 // (POST /api/tickets/:id/notes, or POST /api/tickets/messages with --per-request N → Worker
@@ -62,29 +62,20 @@ if (args.help) {
   process.exit(0);
 }
 
-function positiveInt(name: string, text: string | undefined): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
-  return value;
-}
-
-const MESSAGES = positiveInt("messages", args.messages);
-const TICKETS = positiveInt("tickets", args.tickets);
-const CONCURRENCY = positiveInt("concurrency", args.concurrency);
-const PER_REQUEST = positiveInt("per-request", args["per-request"]);
-const PER_TICKET = positiveInt("per-ticket", args["per-ticket"]);
-const BODY_BYTES = positiveInt("body-bytes", args["body-bytes"]);
-const CEILING_BATCH = positiveInt("ceiling-batch", args["ceiling-batch"]);
-const CEILING_CONCURRENCY = positiveInt("ceiling-concurrency", args["ceiling-concurrency"]);
-const POLL_MS = positiveInt("poll-ms", args["poll-ms"]);
+const MESSAGES = intOption("messages", args.messages);
+const TICKETS = intOption("tickets", args.tickets);
+const CONCURRENCY = intOption("concurrency", args.concurrency);
+const PER_REQUEST = intOption("per-request", args["per-request"]);
+const PER_TICKET = intOption("per-ticket", args["per-ticket"]);
+const BODY_BYTES = intOption("body-bytes", args["body-bytes"]);
+const CEILING_BATCH = intOption("ceiling-batch", args["ceiling-batch"]);
+const CEILING_CONCURRENCY = intOption("ceiling-concurrency", args["ceiling-concurrency"]);
+const POLL_MS = intOption("poll-ms", args["poll-ms"]);
 /** The room-shaped flush diagnosis measures a per-flush cost: a few thousand messages do. */
 const FLUSH_DIAGNOSIS_MESSAGES = Math.min(MESSAGES, 3_000);
-const FLUSH_CONCURRENCY = args["flush-concurrency"] ? positiveInt("flush-concurrency", args["flush-concurrency"]) : Math.min(CONCURRENCY, TICKETS);
+const FLUSH_CONCURRENCY = args["flush-concurrency"] ? intOption("flush-concurrency", args["flush-concurrency"]) : Math.min(CONCURRENCY, TICKETS);
 
-const log = (line: string) => console.error(`[ingest-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "n/a";
+const log = benchLogger("ingest-bench");
 
 /**
  * Runs a job in a worker thread. `onReady` runs once the worker has loaded and prepared the
@@ -238,19 +229,7 @@ function cpuLines(use: CpuUse, perMessages: number): string[] {
   return lines;
 }
 
-/** The checkout's commit and whether its working tree differs, if this is a git checkout. */
-function revision(): string {
-  try {
-    const cwd = new URL("../..", import.meta.url).pathname;
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return `${head}${dirty ? " + uncommitted changes" : ""}`;
-  } catch {
-    return "not a git checkout";
-  }
-}
 
-const loads = () => loadavg().map((n) => n.toFixed(2)).join(" ");
 
 /** The shard's trigger that indexes each new message for search (migration *_search_triggers.sql). */
 const MESSAGE_SEARCH_TRIGGER = "messages_fts_insert";
@@ -443,7 +422,7 @@ async function main(): Promise<void> {
     // Diagnosis: the shard host alone, fed the rooms' own flush statements at the rooms'
     // observed batch size (messages per shard request during the rooms phase).
     const observedPerFlush = MESSAGES / Math.max(1, roomsShard.requests);
-    const flushMessages = args["flush-messages"] ? positiveInt("flush-messages", args["flush-messages"]) : Math.max(1, Math.round(observedPerFlush));
+    const flushMessages = args["flush-messages"] ? intOption("flush-messages", args["flush-messages"]) : Math.max(1, Math.round(observedPerFlush));
     let flushRun: { result: FlushResult; verified: Verification; cpu: CpuUse } | null = null;
     if (!args["skip-diagnosis"]) {
       const reader = openShard({ index: shardIndex, url: shardUrl }, { createClient });
