@@ -247,6 +247,17 @@ export const agents = sqliteTable(
   ],
 );
 
+/** An agent as teammates and the live inbox see them: no email, no password hash. */
+export const agentProfileColumns = {
+  id: agents.id,
+  name: agents.name,
+  role: agents.role,
+  availability: agents.availability,
+  chatCapacity: agents.chatCapacity,
+  ticketCapacity: agents.ticketCapacity,
+  idleAwayMinutes: agents.idleAwayMinutes,
+};
+
 export const teams = sqliteTable(
   "teams",
   {

@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { AgentAvailability, AgentRole } from "../../schema/values.ts";
-import { accountSettings, agents, teamMembers, viewFollows, views } from "../../schema/tables.ts";
+import { accountSettings, agentProfileColumns, agents, teamMembers, viewFollows, views } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
 import type { CountedView } from "./view-counts.ts";
 
@@ -31,24 +31,13 @@ export const EMPTY_CONFIG: HubConfig = { views: [], agents: [], unassignChatsWhe
 export async function loadHubConfig(shard: Shard, accountId: string): Promise<HubConfig> {
   const [viewRows, agentRows, memberRows, followRows, settingsRow] = await Promise.all([
     shard.db.select().from(views).where(eq(views.accountId, accountId)),
-    shard.db
-      .select({
-        id: agents.id,
-        name: agents.name,
-        role: agents.role,
-        availability: agents.availability,
-        chatCapacity: agents.chatCapacity,
-        ticketCapacity: agents.ticketCapacity,
-        idleAwayMinutes: agents.idleAwayMinutes,
-      })
-      .from(agents)
-      .where(eq(agents.accountId, accountId)),
+    shard.db.select(agentProfileColumns).from(agents).where(eq(agents.accountId, accountId)),
     shard.db.select().from(teamMembers).where(eq(teamMembers.accountId, accountId)),
     shard.db.select().from(viewFollows).where(eq(viewFollows.accountId, accountId)),
     shard.db
       .select({ unassign: accountSettings.unassignChatsWhenUnavailable })
       .from(accountSettings)
-      .where(and(eq(accountSettings.accountId, accountId)))
+      .where(eq(accountSettings.accountId, accountId))
       .get(),
   ]);
   return {

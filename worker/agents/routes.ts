@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { accountSettings, agents, viewFollows, views } from "../../schema/tables.ts";
+import { accountSettings, agentProfileColumns, agents, viewFollows, views } from "../../schema/tables.ts";
 import { AGENT_AVAILABILITIES } from "../../schema/values.ts";
 import { requireAdmin, requireAgent, type AuthedEnv } from "../auth/middleware.ts";
 import { limitBody } from "../http/body-limit.ts";
@@ -45,22 +45,12 @@ const NotificationsRead = z.object({ seq: z.number().int().min(0) }).strict();
 
 const Routing = z.object({ unassignChatsWhenUnavailable: z.boolean() }).strict();
 
-const agentColumns = {
-  id: agents.id,
-  name: agents.name,
-  role: agents.role,
-  availability: agents.availability,
-  chatCapacity: agents.chatCapacity,
-  ticketCapacity: agents.ticketCapacity,
-  idleAwayMinutes: agents.idleAwayMinutes,
-};
-
 export const agentRoutes = new Hono<AuthedEnv>()
   .use(requireAgent)
   .get("/", async (c) => {
     const { accountId } = c.var.agent;
     const { db } = await accountShard(c.env, accountId);
-    const rows = await db.select(agentColumns).from(agents).where(eq(agents.accountId, accountId)).orderBy(asc(agents.name), asc(agents.id));
+    const rows = await db.select(agentProfileColumns).from(agents).where(eq(agents.accountId, accountId)).orderBy(asc(agents.name), asc(agents.id));
     return c.json({ agents: rows });
   })
   .patch("/:id", requireAdmin, limitBody(MAX_BODY_BYTES), validate("param", z.object({ id: Id })), validate("json", Capacity), async (c) => {
@@ -70,7 +60,7 @@ export const agentRoutes = new Hono<AuthedEnv>()
       .update(agents)
       .set(c.req.valid("json"))
       .where(and(eq(agents.accountId, accountId), eq(agents.id, c.req.valid("param").id)))
-      .returning(agentColumns);
+      .returning(agentProfileColumns);
     if (!updated) throw new ApiError(404, "NOT_FOUND", "agent not found");
     await configChanged(c.env, accountId);
     return c.json({ agent: updated });
