@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { InStatement } from "@libsql/client/web";
 import type { Env } from "../worker/env.ts";
+import { accountHub } from "../worker/live/hub.ts";
 import { accountShardForWrite } from "../worker/shards.ts";
 import type { TicketChangeReport } from "./ticket-room/room-api.ts";
 import type { TicketRecord } from "./ticket-room/ticket-record.ts";
@@ -99,8 +100,7 @@ export class AccountWriter extends DurableObject<Env> {
         for (const waiting of batch) await this.writeTogether(accountId, [waiting]);
         return;
       }
-      const hub = this.env.ACCOUNT_HUB.get(this.env.ACCOUNT_HUB.idFromName(accountId));
-      await hub.reportTicketChanges(batch.map((waiting) => waiting.flush.report));
+      await accountHub(this.env, accountId).reportTicketChanges(batch.map((waiting) => waiting.flush.report));
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
       return;

@@ -11,7 +11,6 @@ import {
   type InboxAgent,
   type InboxNotification,
   type InboxView,
-  KEEPALIVE_QUERY_PARAM,
   LivePath,
 } from "../../protocol/index.ts";
 import { type LiveState, createIdleTracker, createTypingIndicator, liveSocketUrl, openSharedLive, syncIdle } from "../live/index.ts";
@@ -51,16 +50,10 @@ function mapOf<T>(doc: Y.Doc, root: string): Map<string, T> {
   return new Map(doc.getMap<T>(root).entries());
 }
 
-/** The socket URL; `ka=1` tells the server this client sends keepalives. */
-function inboxUrl(token: string): string {
-  const url = new URL(liveSocketUrl(location.href, LivePath.inbox, token));
-  url.searchParams.set(KEEPALIVE_QUERY_PARAM, "1");
-  return url.toString();
-}
 
 export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRACE_MS): LiveStore {
   const name = `helpdesk-inbox:${agent.accountId}:${agent.id}`;
-  const live = openSharedLive({ name, url: () => inboxUrl(token), localState: { agentId: agent.id, name: agent.name } });
+  const live = openSharedLive({ name, url: () => liveSocketUrl(location.href, LivePath.inbox, token), localState: { agentId: agent.id, name: agent.name } });
   const me = agent.id;
 
   const initial = live.status.get();

@@ -8,6 +8,7 @@ import {
   Keepalive,
   KEEPALIVE_QUERY_PARAM,
   MAX_CLIENT_FRAME_BYTES,
+  MessageType,
   SOCKET_SILENCE_LIMIT_MS,
   type AgentAwarenessState,
   type AgentPresence,
@@ -150,7 +151,9 @@ export class AccountHub extends DurableObject<Env> {
       this.dropSocket(ws, "BAD_MESSAGE");
       return;
     }
-    // Idle is per browser: the agent is away once every socket of theirs says so.
+    // Idle is per browser: the agent is away once every socket of theirs says so. Only an
+    // awareness frame can change it (its first byte is the message type).
+    if (new Uint8Array(message, 0, 1)[0] !== MessageType.awareness) return;
     const states = this.room.statesOf(peer) as (AgentAwarenessState | null)[];
     const idle = states.length > 0 && states.every((state) => state?.idle === true);
     if (setSocketFlags(ws, { idle })) this.refreshPresence(peer.identity.agentId);

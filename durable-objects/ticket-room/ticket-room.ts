@@ -83,18 +83,18 @@ export class TicketRoom extends DurableObject<Env> {
     return { ok: true, value: next };
   }
 
+  /** A message of a customer or the system (agents' messages: addAgentMessages). */
   async addMessage(
     ref: TicketRef,
     input: NewMessageInput,
     actor: Actor,
-    delivery: Omit<OutboundDeliveryRequest, "messageId"> | null = null,
   ): Promise<RoomResult<{ ticket: TicketRecord; message: MessageRecord; duplicate: boolean }>> {
     const current = await this.current(ref);
     if (!current.ok) return current;
     // A re-delivered webhook or retried request carrying a message id this room already wrote.
     const known = this.store.message(input.id);
     if (known) return { ok: true, value: { ticket: current.value, message: known, duplicate: true } };
-    const result = this.commitMessage(current.value, input, delivery, Date.now(), actor);
+    const result = this.commitMessage(current.value, input, null, Date.now(), actor);
     if (result.message.authorKind === "customer" && !result.message.isInternalNote) {
       await this.applyRules(["message_received"], actor, result.message);
     }

@@ -7,13 +7,12 @@ import { customers, newId, outboundDeliveries, type OutboundDelivery, type Ticke
 import type { Env } from "../env.ts";
 import { ApiError } from "../http/errors.ts";
 import { accountShard } from "../shards.ts";
-import { ticketRoom, unwrap } from "../tickets/rooms.ts";
 
 // Outbound replies (email, SMS) and the providers that send them.
 //
 // The path of an agent's reply on an email or SMS ticket:
-//   1. the reply route builds a delivery request (`deliveryFor`) and hands it to the
-//      ticket's room with the message (`room.addMessage(ref, input, actor, delivery)`);
+//   1. the reply route hands the message to the ticket's room (`room.addAgentMessages`),
+//      which builds the delivery request from the ticket it holds (`replyDeliveryFor`);
 //   2. the room commits message and delivery in one outbox entry, and its flush inserts
 //      the `outbound_deliveries` row (status "queued"), idempotently by message id, so a
 //      retried flush never sends twice;
@@ -98,8 +97,6 @@ export function deliveryFor(
   return null;
 }
 
-type RoomStub = ReturnType<typeof ticketRoom>;
-
 /**
  * The delivery for an agent's public reply on this ticket; null when the channel delivers
  * nothing. The address is left for the room's flush to take from the customer row, so a
@@ -120,11 +117,6 @@ export function replyDeliveryFor(
     body,
     provider,
   };
-}
-
-/** The delivery for an agent's public reply, from the ticket's room (its truth); a missing ticket is the room's 404. */
-export async function replyDelivery(env: Env, room: RoomStub, ref: TicketRef, body: string): Promise<DeliveryRequest | null> {
-  return replyDeliveryFor(unwrap(await room.ticket(ref)), body, deliveryProviderFor(env).name);
 }
 
 /**

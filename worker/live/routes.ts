@@ -4,6 +4,7 @@ import { IDENTITY_HEADER } from "../auth/identity.ts";
 import { verifySession } from "../auth/tokens.ts";
 import type { Env } from "../env.ts";
 import { ApiError } from "../http/errors.ts";
+import { accountHub } from "./hub.ts";
 import { refuseSocket } from "./refuse-socket.ts";
 
 /**
@@ -23,7 +24,7 @@ export const liveRoutes = new Hono<{ Bindings: Env }>().get("/inbox", async (c) 
   const account = c.req.query("account");
   if (account !== undefined && account !== identity.accountId) return refuseSocket("FORBIDDEN");
 
-  const hub = c.env.ACCOUNT_HUB.get(c.env.ACCOUNT_HUB.idFromName(identity.accountId));
+  const hub = accountHub(c.env, identity.accountId);
   const headers = new Headers(c.req.raw.headers);
   headers.set(IDENTITY_HEADER, JSON.stringify(identity));
   return hub.fetch(new Request(c.req.raw.url, { headers }));

@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { customers, macros, newId, orders } from "../../schema/tables.ts";
 import { requireAdmin, requireAgent, type AuthedEnv } from "../auth/middleware.ts";
-import { replyDelivery } from "../channels/delivery.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
@@ -119,10 +118,7 @@ export const macroApplyRoutes = new Hono<AuthedEnv>()
 
     let message = null;
     if (body !== "") {
-      const delivery = await replyDelivery(c.env, room, ref, body);
-      message = unwrap(
-        await room.addMessage(ref, { id: newId("message"), authorKind: "agent", authorId: agentId, body }, { kind: "agent", id: agentId }, delivery),
-      ).message;
+      message = unwrap(await room.addAgentMessages(ref, [{ id: newId("message"), body, isInternalNote: false }], agentId)).messages[0]!;
     }
     const updated = Object.keys(patch).length > 0 ? unwrap(await room.update(ref, patch, { kind: "agent", id: agentId })) : unwrap(await room.ticket(ref));
     return c.json({ ticket: publicTicket(updated), message, body }, 201);

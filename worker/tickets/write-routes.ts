@@ -3,8 +3,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { agents, newId, tags, teams, TICKET_PRIORITIES, TICKET_STATUSES } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
+import type { AgentIdentity } from "../auth/identity.ts";
 import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
-import { replyDelivery } from "../channels/delivery.ts";
+import type { Env } from "../env.ts";
 import { findOrCreateCustomer } from "../customers/find-or-create.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
@@ -114,32 +115,19 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     const ticket = unwrap(await ticketRoom(c.env, { accountId, ticketId }).update({ accountId, ticketId }, patch, { kind: "agent", id: agentId }));
     return c.json({ ticket: publicTicket(ticket) });
   })
-  .post("/:id/replies", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) => {
-    const { accountId, agentId } = c.var.agent;
-    const ticketId = c.req.valid("param").id;
-    const room = ticketRoom(c.env, { accountId, ticketId });
-    const body = c.req.valid("json").body;
-    // Email and SMS replies also go out to the customer (the room's flush records the delivery).
-    const delivery = await replyDelivery(c.env, room, { accountId, ticketId }, body);
-    const result = unwrap(
-      await room.addMessage(
-        { accountId, ticketId },
-        { id: newId("message"), authorKind: "agent", authorId: agentId, body },
-        { kind: "agent", id: agentId },
-        delivery,
-      ),
-    );
-    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
-  })
-  .post("/:id/notes", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) => {
-    const { accountId, agentId } = c.var.agent;
-    const ticketId = c.req.valid("param").id;
-    const result = unwrap(
-      await ticketRoom(c.env, { accountId, ticketId }).addMessage(
-        { accountId, ticketId },
-        { id: newId("message"), authorKind: "agent", authorId: agentId, body: c.req.valid("json").body, isInternalNote: true },
-        { kind: "agent", id: agentId },
-      ),
-    );
-    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
-  });
+  .post("/:id/replies", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) =>
+    c.json(await addAgentMessage(c.env, c.var.agent, c.req.valid("param").id, c.req.valid("json").body, false), 201),
+  )
+  .post("/:id/notes", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) =>
+    c.json(await addAgentMessage(c.env, c.var.agent, c.req.valid("param").id, c.req.valid("json").body, true), 201),
+  );
+
+/**
+ * One reply or note in one room call: the room builds an email or SMS reply's delivery
+ * itself, from the ticket it holds.
+ */
+async function addAgentMessage(env: Env, agent: AgentIdentity, ticketId: string, body: string, isInternalNote: boolean) {
+  const ref = { accountId: agent.accountId, ticketId };
+  const result = unwrap(await ticketRoom(env, ref).addAgentMessages(ref, [{ id: newId("message"), body, isInternalNote }], agent.agentId));
+  return { ticket: publicTicket(result.ticket), message: result.messages[0]! };
+}
