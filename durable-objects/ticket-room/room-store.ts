@@ -50,6 +50,8 @@ export class RoomStore {
    * idempotent, and the hub ignores versions it has seen).
    */
   private doneThrough = 0;
+  /** Entries up to here are deleted from the outbox. */
+  private deletedThrough = 0;
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
@@ -139,8 +141,20 @@ export class RoomStore {
     this.doneThrough = Math.max(this.doneThrough, throughSeq);
   }
 
+  /** Whether flushed entries still sit in the outbox, waiting for a commit to delete them. */
+  hasUndeletedDone(): boolean {
+    return this.doneThrough > this.deletedThrough;
+  }
+
+  /** Deletes flushed entries with a commit of their own: for a room that has gone quiet. */
+  deleteDoneNow(): void {
+    if (this.hasUndeletedDone()) this.storage.transactionSync(() => this.deleteDone());
+  }
+
   private deleteDone(): void {
-    if (this.doneThrough > 0) this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", this.doneThrough);
+    if (!this.hasUndeletedDone()) return;
+    this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", this.doneThrough);
+    this.deletedThrough = this.doneThrough;
   }
 
   meta(key: string): string | null {

@@ -24,6 +24,11 @@ import { newId, type RuleEvent } from "../../schema/tables.ts";
 const FLUSH_BATCH = 500;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
+/**
+ * A room that stays quiet this long after a flush deletes its flushed outbox entries on the
+ * alarm; a busy room's next commit deletes them first, at no extra storage commit.
+ */
+const TIDY_AFTER_MS = 30_000;
 
 /**
  * One per ticket (`idFromName(accountId:ticketId)`): the single writer of its ticket.
@@ -181,6 +186,7 @@ export class TicketRoom extends DurableObject<Env> {
       this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
     }
     await this.flush();
+    this.store.deleteDoneNow();
     await this.armAlarm(null);
   }
 
@@ -192,7 +198,14 @@ export class TicketRoom extends DurableObject<Env> {
     const snoozeEnds = ticket?.status === "snoozed" ? ticket.snoozedUntil : null;
     const due = [pendingRetry === null ? null : Number(pendingRetry), snoozeEnds].filter((at): at is number => at !== null);
     if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
-    else if (this.store.pendingCount() === 0) await this.ctx.storage.deleteAlarm();
+    else if (this.store.pendingCount() === 0 && !this.store.hasUndeletedDone()) await this.ctx.storage.deleteAlarm();
+  }
+
+  /** After a flush: make sure a quiet room's flushed entries get deleted (see TIDY_AFTER_MS). */
+  private async armTidy(): Promise<void> {
+    if (!this.store.hasUndeletedDone()) return;
+    // One alarm per quiet spell: an alarm already set (a retry, a snooze, an earlier tidy) will do it.
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + TIDY_AFTER_MS);
   }
 
   /**
@@ -333,6 +346,7 @@ export class TicketRoom extends DurableObject<Env> {
           this.store.setMeta("retry_at", null);
           this.failing = false;
         }
+        await this.armTidy();
       } catch (error) {
         await this.scheduleRetry(error);
         return;

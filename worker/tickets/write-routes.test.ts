@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { roomName } from "../../durable-objects/ticket-room/room-api.ts";
 import { loginToken, readJson } from "../test-support/live-client.ts";
@@ -150,6 +150,25 @@ describe("changing a ticket", () => {
     await flushed("acc_demo", ticket.id);
     const stored = (await (await shardOf("acc_demo")).client.execute({ sql: "SELECT status FROM tickets WHERE id = ?", args: [ticket.id] })).rows[0];
     expect(stored?.status).toBe("open");
+  });
+
+  it("deletes a quiet room's flushed outbox entries on its alarm, and a busy room's with its next commit", async () => {
+    const { ticket } = await createTicket();
+    const stub = room("acc_demo", ticket.id);
+    const outboxRows = () => runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n);
+    await flushed("acc_demo", ticket.id);
+    // On the shard and reported, still stored: deleting them now would cost a commit per flush.
+    expect(await outboxRows()).toBeGreaterThan(0);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    // The next change's commit deletes them, leaving only its own entry until that is flushed.
+    await api(`/${ticket.id}`, ana, "PATCH", { priority: "low" });
+    expect(await outboxRows()).toBe(1);
+    await flushed("acc_demo", ticket.id);
+    // Then the room goes quiet: its alarm deletes what is left and is not re-armed.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await outboxRows()).toBe(0);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBeNull();
+    expect(await stub.pendingChanges()).toBe(0);
   });
 
   it("does not count a no-op update as a change", async () => {
