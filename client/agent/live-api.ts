@@ -24,3 +24,12 @@ export function setFollowedViews(token: string, followedViewIds: readonly string
       isRecord(answer) && Array.isArray(answer.followedViewIds) ? answer.followedViewIds.filter((id): id is string => typeof id === "string") : null,
   });
 }
+
+/** How long without activity in any tab before this agent shows as away. */
+export function setIdleAwayMinutes(token: string, idleAwayMinutes: number): Promise<ApiResult<number>> {
+  return apiRequest(token, "/api/me/preferences", {
+    method: "PATCH",
+    body: { idleAwayMinutes },
+    parse: (answer) => (isRecord(answer) && typeof answer.idleAwayMinutes === "number" ? answer.idleAwayMinutes : null),
+  });
+}

@@ -210,6 +210,31 @@ describe("following a view", () => {
   }, 60_000);
 });
 
+describe("the idle time", () => {
+  it("is set from the availability switch, persisted, and reaches the agent's other tabs", async () => {
+    const context = await browser().newContext();
+    const { page, agentId } = await logIn(context, fixture.stack().baseUrl, "ben@demo.shop");
+    const stored = async () =>
+      Number((await shard.execute({ sql: "SELECT idle_away_minutes AS m FROM agents WHERE id = ?", args: [agentId] })).rows[0]?.m);
+    const before = await stored();
+    try {
+      const { page: other } = await logIn(context, fixture.stack().baseUrl, "ben@demo.shop");
+      const chosen = before === 30 ? 60 : 30;
+      await page.getByTestId("idle-minutes-select").selectOption(String(chosen));
+      await until(stored, (minutes) => minutes === chosen, "the idle time on the shard");
+      // The other tab learns it from the inbox document (its idle tracker follows the same value).
+      await other.waitForFunction(
+        (value) => (document.querySelector('[data-testid="idle-minutes-select"]') as HTMLSelectElement | null)?.value === value,
+        String(chosen),
+        { timeout: WAIT_MS },
+      );
+    } finally {
+      await api(await login(fixture.stack(), "ben@demo.shop"), "PATCH", "/api/me/preferences", { idleAwayMinutes: before });
+      await context.close();
+    }
+  }, 60_000);
+});
+
 describe("a stale client", () => {
   it("stops after the CLIENT_TOO_OLD close, shows the reload banner, and makes no second attempt", async () => {
     const context = await browser().newContext();
