@@ -52,6 +52,12 @@ const RECONCILE_OVERLAP_MS = 60_000;
 /** After a restart the counts are recomputed from the index unless that was done this recently. */
 const RECOUNT_AFTER_RESTART_MS = 60_000;
 const SYNC_PAGE = 500;
+/**
+ * Server writes to the inbox go out at most this often, merged: a storm of reconnecting
+ * agents or a bulk change of many tickets becomes one frame per socket instead of one per
+ * write per socket. They are persisted at once; only the sending waits.
+ */
+const DOC_BROADCAST_DELAY_MS = 20;
 
 interface PresenceSnapshot {
   agentId: string;
@@ -84,6 +90,9 @@ export class AccountHub extends DurableObject<Env> {
   /** Assignments sent to rooms whose report has not arrived yet: ticket → agent. */
   private readonly pendingAssignments = new Map<string, string>();
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
+  /** Server writes persisted but not yet sent (see DOC_BROADCAST_DELAY_MS). */
+  private unsentUpdates: Uint8Array[] = [];
+  private broadcastTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,7 +107,8 @@ export class AccountHub extends DurableObject<Env> {
     this.doc.on("update", (update: Uint8Array, origin: unknown) => {
       if (origin === this.docStore) return;
       this.docStore.append(this.doc, update);
-      this.room.broadcastDocUpdate(update, this.peers());
+      this.unsentUpdates.push(update);
+      this.broadcastTimer ??= setTimeout(() => this.sendUnsentUpdates(), DOC_BROADCAST_DELAY_MS);
     });
     // Woken from hibernation with sockets still open: awareness lived only in memory.
     const sockets = ctx.getWebSockets();
@@ -182,6 +192,14 @@ export class AccountHub extends DurableObject<Env> {
   private dropSocket(ws: WebSocket, reason: "BAD_MESSAGE" | "KEEPALIVE_TIMEOUT"): void {
     peerFor<AgentIdentity>(ws).close(reason);
     this.forgetSocket(ws);
+  }
+
+  private sendUnsentUpdates(): void {
+    this.broadcastTimer = null;
+    const updates = this.unsentUpdates;
+    this.unsentUpdates = [];
+    if (updates.length === 0) return;
+    this.room.broadcastDocUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), this.peers());
   }
 
   private peers(except?: WebSocket) {

@@ -78,6 +78,24 @@ describe("inbox document sync", () => {
     second.close();
   });
 
+  it("merges a burst of server writes into few frames: ten agents joining at once", async () => {
+    const { ana } = team();
+    const watcher = await LiveTestClient.openAs(ana);
+    const agents = watcher.doc.getMap(InboxDoc.agents);
+    const presence = watcher.doc.getMap<{ online: boolean }>(InboxDoc.presence);
+    await waitFor(() => presence.get("agt_ana")?.online, "ana online");
+    const syncFramesBefore = watcher.received.filter((type) => type === MessageType.sync).length;
+    // Each join writes the agent and their presence: 20 writes to the inbox.
+    const joiners = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => LiveTestClient.openAs({ ...ana, agentId: `agt_joiner_${i}`, name: `Joiner ${i}` })),
+    );
+    await waitFor(() => joiners.every((_, i) => agents.has(`agt_joiner_${i}`) && presence.get(`agt_joiner_${i}`)?.online), "every joiner listed and online");
+    const syncFrames = watcher.received.filter((type) => type === MessageType.sync).length - syncFramesBefore;
+    expect(syncFrames).toBeGreaterThan(0);
+    expect(syncFrames).toBeLessThan(20);
+    for (const client of [watcher, ...joiners]) client.close();
+  });
+
   it("refuses a client's write to the inbox with an auth message and does not apply it", async () => {
     const { ana, ben } = team();
     const writer = await LiveTestClient.openAs(ana);
