@@ -476,7 +476,8 @@ async function main(): Promise<void> {
 
 function withoutSamples(m: Measured) {
   const { latenciesMs, roundMs, clientSyncMs, ...rest } = m.result;
-  return { ...rest, samples: latenciesMs.length, connectCpu: m.connectCpu, roundsCpu: m.roundsCpu };
+  // Per round (send → last receiver, ms): where in the run the slow rounds were.
+  return { ...rest, samples: latenciesMs.length, roundMs: roundMs.map((ms) => Math.round(ms * 10) / 10), connectCpu: m.connectCpu, roundsCpu: m.roundsCpu };
 }
 
 main().catch((error: unknown) => {
