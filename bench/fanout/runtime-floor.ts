@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { freePort, waitForHttpOk } from "../../dev/ports.ts";
-import { descendantCpu, findWorkerEntry, machineBusyMs, summarize } from "../ingest/measure.ts";
+import { cpuDelta, descendantCpu, findWorkerEntry, machineBusyMs, summarize } from "../ingest/measure.ts";
 import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
 
 // Runtime floor of the fanout benchmark: what one WebSocket fanout costs the runtime itself,
@@ -40,7 +41,19 @@ const ROUND_TIMEOUT_MS = 5_000;
 const FRAME_BYTES = 100;
 const log = benchLogger("runtime-floor");
 
+/** How to stop every child started so far; registered right after each spawn. */
+const stops: (() => Promise<void>)[] = [];
+
 type Phase = "workerd, hibernation API" | "workerd, accept()" | "Node ws";
+
+function packageVersion(name: string): string {
+  try {
+    const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
+    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
 
 interface PhaseResult {
   phase: Phase;
@@ -50,7 +63,11 @@ interface PhaseResult {
   missed: number;
   serverCpuMs: number;
   serverUsPerDelivery: number;
+  /** Server CPU ms by process kind (workerd behind the proxy, the proxy's workerd, wrangler). */
+  serverCpuBy: Record<string, number>;
   extensions: string;
+  /** Sockets that closed before the phase ended them (should be 0). */
+  earlyCloses: number;
   otherProcessesPercent: number;
 }
 
@@ -58,9 +75,10 @@ interface PhaseResult {
 
 interface Server {
   url: string;
+  /** wrangler dev's port, to tell its proxy workerd from the Worker's (descendantCpu). */
+  proxyPort?: string;
   /** The processes whose CPU counts as the server's. */
   pids(): number[];
-  stop(): Promise<void>;
 }
 
 async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: string }> {
@@ -80,9 +98,11 @@ async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: s
       cwd: new URL("./runtime-floor/", import.meta.url).pathname,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false", CI: "true" },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so stopChild() also reaches the workerd processes it starts.
       detached: true,
     },
   );
+  stops.push(() => stopChild(child, true));
   const output: string[] = [];
   child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -90,21 +110,21 @@ async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: s
   try {
     await waitForHttpOk(`${proxyUrl}/health`, 90_000, () => child.exitCode === null);
   } catch (error) {
-    await stopGroup(child);
     throw new Error(`the relay Worker did not start: ${String(error)}\n${output.join("")}`);
   }
   const base = args.direct ? await findWorkerEntry(proxyUrl) : proxyUrl;
   if (!base) throw new Error("--direct: the relay Worker's own workerd entry was not found");
   return {
     proxyUrl,
+    proxyPort: String(port),
     url: base.replace(/^http/, "ws"),
     pids: () => [child.pid!, ...descendantCpu(child.pid!).keys()],
-    stop: () => stopGroup(child),
   };
 }
 
 async function startWsRelay(): Promise<Server> {
   const child = spawn(process.execPath, [new URL("./runtime-floor/ws-relay.ts", import.meta.url).pathname], { stdio: ["pipe", "pipe", "inherit"] });
+  stops.push(() => stopChild(child, false));
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = "";
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -117,21 +137,16 @@ async function startWsRelay(): Promise<Server> {
   return {
     url: `ws://127.0.0.1:${port}`,
     pids: () => [child.pid!],
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
   };
 }
 
-async function stopGroup(child: ChildProcess): Promise<void> {
+/** SIGTERM to the child (or its whole process group), SIGKILL if it is still there after 5 s. */
+async function stopChild(child: ChildProcess, group: boolean): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const signal = (name: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid!, name);
+      process.kill(group ? -child.pid! : child.pid!, name);
     } catch {
       // already gone
     }
@@ -142,22 +157,29 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function cpuMsOf(pids: readonly number[]): number {
-  const all = descendantCpu(process.pid);
-  return pids.reduce((sum, pid) => sum + (all.get(pid)?.cpuMs ?? 0), 0);
+/** CPU so far of the server's processes, by pid, labelled as descendantCpu() labels them. */
+function serverCpu(server: Server): Map<number, { comm: string; cpuMs: number }> {
+  const pids = new Set(server.pids());
+  return new Map([...descendantCpu(process.pid, server.proxyPort)].filter(([pid]) => pids.has(pid)));
 }
 
 // --- one phase ---------------------------------------------------------------------------------
 
 async function runPhase(phase: Phase, url: string, server: Server): Promise<PhaseResult> {
+  await sleep(2_000); // let the previous phase's closes settle before connecting
   log(`${phase}: connecting ${AGENTS} clients to ${url}`);
   const clients: WebSocket[] = [];
+  let ending = false;
+  let earlyCloses = 0;
   for (let i = 0; i < AGENTS; i++) {
     const ws = new WebSocket(url, { perMessageDeflate: !args["no-deflate"] });
     ws.binaryType = "nodebuffer";
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
+    });
+    ws.on("close", () => {
+      if (!ending) earlyCloses++;
     });
     clients.push(ws);
   }
@@ -169,13 +191,13 @@ async function runPhase(phase: Phase, url: string, server: Server): Promise<Phas
   const latencies: number[] = [];
   for (const ws of clients) {
     ws.on("message", (data: Buffer) => {
-      if (data.readUInt32LE(0) !== round) return;
+      // Only this round's frame, intact (a relay that mangled it would not count).
+      if (data.length !== FRAME_BYTES || data.readUInt32LE(0) !== round) return;
       latencies.push(performance.now() - sentAt);
       if (--waiting === 0) roundDone?.();
     });
   }
-  const pids = server.pids();
-  const cpuBefore = cpuMsOf(pids);
+  const cpuBefore = serverCpu(server);
   const busyBefore = machineBusyMs();
   const ownBefore = process.cpuUsage();
   const started = performance.now();
@@ -186,19 +208,29 @@ async function runPhase(phase: Phase, url: string, server: Server): Promise<Phas
     waiting = AGENTS - 1;
     const frame = Buffer.alloc(FRAME_BYTES);
     frame.writeUInt32LE(k, 0);
-    const done = new Promise<void>((resolve) => (roundDone = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<boolean>((resolve) => {
+      roundDone = () => resolve(true);
+      timer = setTimeout(() => resolve(false), ROUND_TIMEOUT_MS);
+    });
     sentAt = performance.now();
     clients[k % AGENTS]!.send(frame);
-    const finished = await Promise.race([done.then(() => true), sleep(ROUND_TIMEOUT_MS).then(() => false)]);
+    const finished = await done;
+    clearTimeout(timer);
     if (finished) lastReceiver.push(performance.now() - sentAt);
     else missed += waiting;
     await sleep(GAP_MS);
   }
   const wallMs = performance.now() - started;
-  const serverCpuMs = cpuMsOf(pids) - cpuBefore;
+  const serverCpuBy = Object.fromEntries(cpuDelta(cpuBefore, serverCpu(server)));
+  // As fanout-bench counts ours: workerd and wrangler, not wrangler's esbuild (its file
+  // watcher, ~1 % of a core whatever the relay does; still listed in serverCpuBy).
+  const counted = (name: string) => server.proxyPort === undefined || name.startsWith("workerd") || name === "wrangler (node)";
+  const serverCpuMs = Object.entries(serverCpuBy).reduce((sum, [name, ms]) => sum + (counted(name) ? ms : 0), 0);
   const own = process.cpuUsage(ownBefore);
   const othersMs = machineBusyMs() - busyBefore - serverCpuMs - (own.user + own.system) / 1000;
   const extensions = clients[0]!.extensions || "none";
+  ending = true;
   await Promise.all(
     clients.map(
       (ws) =>
@@ -218,7 +250,9 @@ async function runPhase(phase: Phase, url: string, server: Server): Promise<Phas
     missed,
     serverCpuMs,
     serverUsPerDelivery: (serverCpuMs * 1000) / Math.max(1, deliveries),
+    serverCpuBy,
     extensions,
+    earlyCloses,
     otherProcessesPercent: (Math.max(0, othersMs) / wallMs) * 100,
   };
 }
@@ -226,29 +260,33 @@ async function runPhase(phase: Phase, url: string, server: Server): Promise<Phas
 // --- main ----------------------------------------------------------------------------------------
 
 const dataDir = await mkdtemp(join(tmpdir(), "runtime-floor-"));
-const servers: Server[] = [];
-let stopping = false;
-async function stopAll(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await Promise.all(servers.map((server) => server.stop().catch(() => undefined)));
-  await rm(dataDir, { recursive: true, force: true });
+let stopping: Promise<void> | null = null;
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
+    await rm(dataDir, { recursive: true, force: true });
+  })();
+  return stopping;
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void stopAll().finally(() => process.exit(130)));
+  process.once(signal, () => {
+    log(`${signal}: stopping wrangler dev and the ws relay`);
+    void stopAll().finally(() => process.exit(130));
+  });
 }
 
 try {
-  log(`starting the relay Worker (wrangler dev) and the ws relay; revision ${revision()}, load ${loads()}`);
+  const loadAtStart = loads();
+  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform} ${process.arch}`;
+  log(`starting the relay Worker (wrangler dev) and the ws relay`);
   const worker = await startRelayWorker(dataDir);
-  servers.push(worker);
   const node = await startWsRelay();
-  servers.push(node);
   const results = [
     await runPhase("workerd, hibernation API", `${worker.url}/?mode=hibernation`, worker),
     await runPhase("workerd, accept()", `${worker.url}/?mode=accept`, worker),
     await runPhase("Node ws", node.url, node),
   ];
+  const share = (r: PhaseResult, name: string) => `${fmt(((r.serverCpuBy[name] ?? 0) * 1000) / Math.max(1, r.samples), 1)} us`;
   const rows: [string, (result: PhaseResult) => string][] = [
     ["delivery latency p50", (r) => `${fmt(r.latency.p50, 1)} ms`],
     ["delivery latency p90", (r) => `${fmt(r.latency.p90, 1)} ms`],
@@ -258,23 +296,41 @@ try {
     ["round: send → last receiver, p99", (r) => `${fmt(r.lastReceiver.p99, 1)} ms`],
     [`samples (of ${fmt((AGENTS - 1) * ROUNDS)})`, (r) => fmt(r.samples)],
     ["missed", (r) => fmt(r.missed)],
+    ["sockets closed early", (r) => fmt(r.earlyCloses)],
     ["server CPU during the rounds", (r) => `${fmt(r.serverCpuMs)} ms`],
     ["  per delivered frame", (r) => `${fmt(r.serverUsPerDelivery, 1)} us`],
+    ["    workerd (Worker + DOs)", (r) => share(r, "workerd (Worker + DOs)")],
+    ["    workerd (wrangler's proxy)", (r) => share(r, "workerd (wrangler's proxy in front)")],
+    ["    wrangler (node)", (r) => share(r, "wrangler (node)")],
     ["WebSocket extensions negotiated", (r) => r.extensions],
     ["other processes (% of a core)", (r) => `${fmt(r.otherProcessesPercent)} %`],
   ];
-  const width = 22;
-  console.log(
-    `\nRuntime floor: a bare relay, ${AGENTS} clients, ${ROUNDS} rounds of one ${FRAME_BYTES}-byte frame to all others` +
-      `${args.direct ? ", workerd straight (no wrangler proxy)" : ", workerd through wrangler dev's proxy"}` +
-      `${args["no-deflate"] ? ", clients do not offer deflate" : ", clients offer deflate"}\n`,
+  const width = 26;
+  const out: string[] = [];
+  out.push("");
+  out.push(`Runtime floor, ${new Date().toISOString()}`);
+  out.push(`  a bare relay (each frame to every other socket, untouched): ${AGENTS} clients, ${ROUNDS} rounds of one ${FRAME_BYTES}-byte frame, ${GAP_MS} ms between rounds`);
+  out.push(`  machine: ${machine}`);
+  out.push(
+    `  workerd: wrangler ${packageVersion("wrangler")} dev, ${args.direct ? "the Worker's workerd entry directly (--direct: wrangler's proxy bypassed)" : "through wrangler dev's proxy"}; ` +
+      `Node: ws ${packageVersion("ws")} server, default options, in a child process`,
   );
-  console.log(`  ${"".padEnd(36)}${results.map((r) => r.phase.padStart(width + 4)).join("")}`);
-  for (const [label, cell] of rows) console.log(`  ${label.padEnd(36)}${results.map((r) => cell(r).padStart(width + 4)).join("")}`);
-  console.log(`\n  revision ${revision()}, load ${loads()}`);
+  out.push(`  clients: ws ${packageVersion("ws")} in this process's main thread; they ${args["no-deflate"] ? "do not offer" : "offer"} permessage-deflate`);
+  out.push(`  code: ${revision()}; load average (1/5/15 min) at start ${loadAtStart}, at end ${loads()}`);
+  out.push("");
+  out.push(`  ${"".padEnd(36)}${results.map((r) => r.phase.padStart(width)).join("")}`);
+  for (const [label, cell] of rows) out.push(`  ${label.padEnd(36)}${results.map((r) => cell(r).padStart(width)).join("")}`);
+  out.push("");
+  console.log(out.join("\n"));
   if (args.json) {
-    const { writeFile } = await import("node:fs/promises");
-    await writeFile(args.json, JSON.stringify({ agents: AGENTS, rounds: ROUNDS, direct: args.direct, deflateOffered: !args["no-deflate"], results }, null, 2));
+    await writeFile(
+      args.json,
+      JSON.stringify(
+        { date: new Date().toISOString(), machine, code: revision(), agents: AGENTS, rounds: ROUNDS, gapMs: GAP_MS, direct: args.direct, deflateOffered: !args["no-deflate"], results },
+        null,
+        2,
+      ),
+    );
   }
 } finally {
   await stopAll();
