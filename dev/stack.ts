@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { migrateShards } from "../schema/migrate.ts";
 import { freePort, waitForHttpOk } from "./ports.ts";
+import { stopChild } from "./processes.ts";
 import { seedDemoStore } from "./seed.ts";
 import { startShardHost, type ShardHost } from "./shard-host/server.ts";
 
@@ -111,30 +112,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         host = await startShardHost({ dir: shardDir, port: 0, ports: shardPorts, shards: shardCount });
       },
       async close() {
-        await stopProcessGroup(child);
+        await stopChild(child, { group: true });
         await stopShards();
       },
     };
   } catch (error) {
-    if (wrangler) await stopProcessGroup(wrangler);
+    if (wrangler) await stopChild(wrangler, { group: true });
     await stopShards();
     throw error;
   }
-}
-
-/** Stops wrangler and the workerd it started (same process group). */
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

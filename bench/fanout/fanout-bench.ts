@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -12,7 +11,7 @@ import { newId } from "../../schema/tables.ts";
 import { signSession } from "../../worker/auth/tokens.ts";
 import { descendantCpu, findWorkerEntry, machineBusyMs, summarize, threadCpuMs } from "../ingest/measure.ts";
 import type { FanoutAgent, FanoutJob, FanoutResult, HocuspocusClientKind, ServerKind, WorkerMessage } from "./clients-worker.ts";
-import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
+import { benchLogger, fmt, intOption, loads, machineDescription, packageVersion, revision, sleep, startPortChild, type PortChild } from "../support.ts";
 
 // Fanout benchmark: N agents of one account connected to the live inbox in local workerd
 // (wrangler dev); one agent's awareness change (viewing or typing a ticket) → how long until
@@ -68,15 +67,6 @@ const ORDER: ServerKind[] = args.order === "ours-first" ? ["ours", "hocuspocus"]
 const log = benchLogger("fanout-bench");
 
 
-function packageVersion(name: string): string {
-  try {
-    const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-  } catch {
-    return "?";
-  }
-}
-
 // --- CPU accounting ----------------------------------------------------------------------
 
 interface CpuSnapshot {
@@ -120,48 +110,6 @@ function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, hocuspocusPid: numb
 }
 
 // --- Hocuspocus child --------------------------------------------------------------------
-
-interface HocuspocusChild {
-  process: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startHocuspocus(): Promise<HocuspocusChild> {
-  const child = spawn(process.execPath, [new URL("./hocuspocus-server.ts", import.meta.url).pathname], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const output: string[] = [];
-  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error(`Hocuspocus did not start within 20 s: ${output.join("")}`)), 20_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const match = /READY (\d+)/.exec(buffered);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Hocuspocus exited with code ${code}: ${output.join("")}`));
-    });
-  });
-  return {
-    process: child,
-    url: `ws://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 // --- one measured run --------------------------------------------------------------------
 
@@ -243,7 +191,7 @@ async function main(): Promise<void> {
     throw new Error("dist/client is missing: run `npm run build` first (wrangler dev serves the built client as assets)");
   }
   const loadAtStart = loads();
-  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform} ${process.arch}`;
+  const machine = machineDescription();
   const runId = Math.random().toString(36).slice(2, 8);
   const dataDir = await mkdtemp(join(tmpdir(), "fanout-bench-"));
   log(`starting the stack in ${dataDir} (shard host in this process, wrangler dev + workerd as children)`);
@@ -260,7 +208,7 @@ async function main(): Promise<void> {
     if (!args["keep-data"]) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-  let hocuspocus: HocuspocusChild | null = null;
+  let hocuspocus: PortChild | null = null;
   let closing: Promise<void> | null = null;
   const shutdown = async () => {
     closing ??= (async () => {
@@ -308,8 +256,9 @@ async function main(): Promise<void> {
     );
     shard.close();
 
-    hocuspocus = await startHocuspocus();
-    log(`Hocuspocus ${packageVersion("@hocuspocus/server")} listening at ${hocuspocus.url} (pid ${hocuspocus.process.pid})`);
+    hocuspocus = await startPortChild(new URL("./hocuspocus-server.ts", import.meta.url), "Hocuspocus");
+    const hocuspocusUrl = `ws://127.0.0.1:${hocuspocus.port}`;
+    log(`Hocuspocus ${packageVersion("@hocuspocus/server")} listening at ${hocuspocusUrl} (pid ${hocuspocus.process.pid})`);
 
     const entryPort = new URL(stack.baseUrl).port;
     let liveBase = stack.baseUrl;
@@ -325,7 +274,7 @@ async function main(): Promise<void> {
       await sleep(2_000); // let the previous phase's closes and the stack settle
       const job: FanoutJob = {
         server,
-        url: server === "ours" ? ourUrl : hocuspocus.url,
+        url: server === "ours" ? ourUrl : hocuspocusUrl,
         documentName: ACCOUNT,
         agents,
         rounds: ROUNDS,

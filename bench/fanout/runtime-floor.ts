@@ -1,13 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { freePort, waitForHttpOk } from "../../dev/ports.ts";
+import { stopChild } from "../../dev/processes.ts";
 import { cpuDelta, descendantCpu, findWorkerEntry, machineBusyMs, summarize } from "../ingest/measure.ts";
-import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
+import { benchLogger, fmt, intOption, loads, machineDescription, packageVersion, revision, sleep, startPortChild } from "../support.ts";
 
 // Runtime floor of the fanout benchmark: what one WebSocket fanout costs the runtime itself,
 // with no product code. The same bare relay (every frame a socket sends goes to every other
@@ -45,15 +45,6 @@ const log = benchLogger("runtime-floor");
 const stops: (() => Promise<void>)[] = [];
 
 type Phase = "workerd, hibernation API" | "workerd, accept()" | "Node ws";
-
-function packageVersion(name: string): string {
-  try {
-    const url = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-  } catch {
-    return "?";
-  }
-}
 
 interface PhaseResult {
   phase: Phase;
@@ -102,7 +93,7 @@ async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: s
       detached: true,
     },
   );
-  stops.push(() => stopChild(child, true));
+  stops.push(() => stopChild(child, { group: true }));
   const output: string[] = [];
   child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -123,38 +114,9 @@ async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: s
 }
 
 async function startWsRelay(): Promise<Server> {
-  const child = spawn(process.execPath, [new URL("./runtime-floor/ws-relay.ts", import.meta.url).pathname], { stdio: ["pipe", "pipe", "inherit"] });
-  stops.push(() => stopChild(child, false));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const match = /READY (\d+)/.exec(buffered);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`the ws relay exited with code ${code}`)));
-  });
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    pids: () => [child.pid!],
-  };
-}
-
-/** SIGTERM to the child (or its whole process group), SIGKILL if it is still there after 5 s. */
-async function stopChild(child: ChildProcess, group: boolean): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(group ? -child.pid! : child.pid!, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
+  const child = await startPortChild(new URL("./runtime-floor/ws-relay.ts", import.meta.url), "the ws relay");
+  stops.push(child.stop);
+  return { url: `ws://127.0.0.1:${child.port}`, pids: () => [child.process.pid!] };
 }
 
 /** CPU so far of the server's processes, by pid, labelled as descendantCpu() labels them. */
@@ -277,7 +239,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 try {
   const loadAtStart = loads();
-  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform} ${process.arch}`;
+  const machine = machineDescription();
   log(`starting the relay Worker (wrangler dev) and the ws relay`);
   const worker = await startRelayWorker(dataDir);
   const node = await startWsRelay();

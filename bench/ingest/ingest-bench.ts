@@ -13,7 +13,7 @@ import { messageBody } from "./load-worker.ts";
 import { cpuDelta, descendantCpu, findWorkerEntry, machineBusyMs, ShardRequestMeter, summarize, threadCpuMs } from "./measure.ts";
 import { openShard } from "../../schema/shards.ts";
 import { loadTicketFromShard } from "../../durable-objects/ticket-room/shard-reads.ts";
-import { benchLogger, fmt, intOption, loads, revision, sleep } from "../support.ts";
+import { benchLogger, fmt, intOption, loads, machineDescription, revision, sleep } from "../support.ts";
 
 // Ingest benchmark: messages per second sustained through the ticket rooms into one shard
 // (POST /api/tickets/:id/notes, or POST /api/tickets/messages with --per-request N → Worker
@@ -247,7 +247,7 @@ function messageSearchTriggerSql(): string {
 
 async function main(): Promise<void> {
   const loadAtStart = loads();
-  const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, ${process.platform} ${process.arch}`;
+  const machine = machineDescription();
   const runId = Math.random().toString(36).slice(2, 8);
   const dataDir = await mkdtemp(join(tmpdir(), "ingest-bench-"));
   log(`starting the stack in ${dataDir} (shard host in this process, wrangler dev + workerd as children)`);
