@@ -4,6 +4,7 @@
 
 import { type ReadonlySignal, batch, computed, effect, signal } from "@preact/signals";
 import * as Y from "yjs";
+import { AGENT_ROUTING_DEFAULTS } from "../../schema/values.ts";
 import {
   type AgentPresence,
   type CloseReasonName,
@@ -105,7 +106,7 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   readAwareness();
 
   // Idle time is the agent's setting, from the document; activity in any tab counts.
-  const idle = createIdleTracker({ idleMinutes: agents.peek().get(me)?.idleAwayMinutes ?? 10, name: `${name}:activity` });
+  const idle = createIdleTracker({ idleMinutes: agents.peek().get(me)?.idleAwayMinutes ?? AGENT_ROUTING_DEFAULTS.idleAwayMinutes, name: `${name}:activity` });
   const stopIdleSync = syncIdle(idle, (fields) => live.patchLocalState(fields));
   const disposeIdleMinutes = effect(() => {
     const minutes = agents.value.get(me)?.idleAwayMinutes;

@@ -34,17 +34,15 @@ import {
   forgetAwarenessStates,
   mirrorAwarenessEntries,
 } from "./awareness-entries.ts";
-import type { BackoffOptions } from "./backoff.ts";
 import {
   LiveConnection,
   type LiveConnectionOptions,
-  type LiveSocketConstructor,
   type LiveStatus,
   type LiveTimers,
 } from "./connection.ts";
 import { type Readable, Value } from "./readable.ts";
 import { DEFAULT_SLEEP_JUMP_MS } from "./sleep.ts";
-import { type WakeSignals, browserWakeSignals } from "./wake.ts";
+import { browserWakeSignals } from "./wake.ts";
 import { quietAwareness } from "./quiet-awareness.ts";
 
 /** Version of the tab-to-tab messages below; bump on any incompatible change. */
@@ -93,36 +91,32 @@ export const browserPageLifecycle: PageLifecycle = ({ hide, show }) => {
   };
 };
 
-export interface SharedLiveOptions {
+/**
+ * What the leader's LiveConnection is built from (documented there). A follower passes its
+ * wake signals on to the leader; the rest below is shared-tab specific.
+ */
+type ConnectionSettings = Pick<
+  LiveConnectionOptions,
+  "url" | "WebSocket" | "timers" | "now" | "random" | "backoff" | "wakeSignals" | "keepalive" | "sleep" | "onPermissionDenied" | "onProtocolError"
+>;
+
+export interface SharedLiveOptions extends ConnectionSettings {
   /**
    * Names the lock and channel. Must identify the login (account and agent): tabs of another
    * login must not share a socket (the server refuses awareness naming another agent).
    */
   name: string;
-  /** Socket URL (or builder), used by whichever tab leads. */
-  url: string | (() => string);
   /** This tab's awareness state. */
   localState: AgentAwarenessState | null;
   /** Defaults to navigator.locks; null forces one socket per tab. */
   locks?: LiveLocks | null;
   /** Defaults to `new BroadcastChannel(name)`; null forces one socket per tab. */
   channel?: ((name: string) => LiveChannel) | null;
-  WebSocket?: LiveSocketConstructor;
-  timers?: LiveTimers;
-  now?: () => number;
-  random?: () => number;
-  backoff?: BackoffOptions;
-  /** Defaults to browserWakeSignals; a follower passes them on to the leader. */
-  wakeSignals?: WakeSignals;
   /** Defaults to browserPageLifecycle. */
   pageLifecycle?: PageLifecycle;
-  keepalive?: LiveConnectionOptions["keepalive"];
-  sleep?: LiveConnectionOptions["sleep"];
   aliveIntervalMs?: number;
   followerTimeoutMs?: number;
   leaderTimeoutMs?: number;
-  onPermissionDenied?: (reason: string) => void;
-  onProtocolError?: (error: unknown) => void;
 }
 
 /** The same shape in every tab, leader or follower. */
