@@ -45,6 +45,8 @@ export class TicketRoom extends DurableObject<Env> {
   private readonly ruleContext = new RuleContextCache();
   /** Whether a flush failure is on record; read from storage once after a wake. */
   private failing: boolean | undefined;
+  /** An alarm is known to be set, so a flush need not look (one storage read less per flush). */
+  private alarmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -180,6 +182,7 @@ export class TicketRoom extends DurableObject<Env> {
 
   /** Retries a failed flush, and wakes a snoozed ticket when its time has come. */
   override async alarm(): Promise<void> {
+    this.alarmSet = false;
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
@@ -197,15 +200,21 @@ export class TicketRoom extends DurableObject<Env> {
     const ticket = this.store.ticket();
     const snoozeEnds = ticket?.status === "snoozed" ? ticket.snoozedUntil : null;
     const due = [pendingRetry === null ? null : Number(pendingRetry), snoozeEnds].filter((at): at is number => at !== null);
-    if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
-    else if (this.store.pendingCount() === 0 && !this.store.hasUndeletedDone()) await this.ctx.storage.deleteAlarm();
+    if (due.length > 0) {
+      await this.ctx.storage.setAlarm(Math.min(...due));
+      this.alarmSet = true;
+    } else if (this.store.pendingCount() === 0 && !this.store.hasUndeletedDone()) {
+      await this.ctx.storage.deleteAlarm();
+      this.alarmSet = false;
+    }
   }
 
   /** After a flush: make sure a quiet room's flushed entries get deleted (see TIDY_AFTER_MS). */
   private async armTidy(): Promise<void> {
-    if (!this.store.hasUndeletedDone()) return;
+    if (this.alarmSet || !this.store.hasUndeletedDone()) return;
     // One alarm per quiet spell: an alarm already set (a retry, a snooze, an earlier tidy) will do it.
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + TIDY_AFTER_MS);
+    this.alarmSet = true;
   }
 
   /**
