@@ -333,10 +333,13 @@ export class AccountHub extends DurableObject<Env> {
     const delta = new Map<string, number>();
     const drafts: NotificationDraft[] = [];
     let expiry = this.store.meta<number>("window_expiry");
+    // Most reports are a new message on an assigned ticket: nothing for routing to do then.
+    let routingMayChange = false;
     this.ctx.storage.transactionSync(() => {
       for (const report of reports) {
         const known = this.store.ticket(report.ticketId);
         if (known && known.version >= report.version) continue;
+        routingMayChange ||= !known || routingFieldsDiffer(known, report.after);
         drafts.push(...notificationsFor({ known, report, views: config.views, followedViews, now }));
         for (const [key, by] of countDelta(config.views, known, report.after, now)) delta.set(key, (delta.get(key) ?? 0) + by);
         this.store.put(report.after);
@@ -351,7 +354,7 @@ export class AccountHub extends DurableObject<Env> {
       applyCountDelta(this.doc, delta);
       pushNotifications(this.doc, drafts, now);
     });
-    this.scheduleAssignment();
+    if (routingMayChange) this.scheduleAssignment();
     await this.armAlarm();
   }
 
@@ -544,6 +547,17 @@ export class AccountHub extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
   }
+}
+
+/** Whether a change can matter to auto-assignment: who waits, in which queue, and who carries what. */
+function routingFieldsDiffer(before: TicketRecord, after: TicketRecord): boolean {
+  return (
+    before.status !== after.status ||
+    before.assigneeId !== after.assigneeId ||
+    before.teamId !== after.teamId ||
+    before.priority !== after.priority ||
+    before.channel !== after.channel
+  );
 }
 
 /** The directory has no such account (tests' throwaway hubs, an account being created). */
