@@ -271,8 +271,10 @@ export class AccountHub extends DurableObject<Env> {
   async reloadConfig(accountId: string): Promise<void> {
     this.rememberAccount(accountId);
     await this.ensureReady(accountId);
+    const viewsBefore = JSON.stringify(this.config?.views ?? []);
     await this.loadConfig(accountId);
-    this.recountAll(Date.now());
+    // An agent's preferences or capacity change the configuration too; only views change counts.
+    if (JSON.stringify(this.config?.views ?? []) !== viewsBefore) this.recountAll(Date.now());
     for (const agent of this.config?.agents ?? []) this.refreshPresence(agent.id);
     this.scheduleAssignment();
     await this.armAlarm();
