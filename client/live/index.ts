@@ -27,7 +27,6 @@ export {
   syncIdle,
 } from "./idle.ts";
 export { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
-export { type OnlineAgent, onlineAgents } from "./online-agents.ts";
 export { type Readable } from "./readable.ts";
 export {
   DEFAULT_ALIVE_INTERVAL_MS,

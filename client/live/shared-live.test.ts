@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { type AgentAwarenessState, KEEPALIVE_INTERVAL_MS, PROTOCOL_VERSION } from "../../protocol/index.ts";
 import { LiveConnection } from "./connection.ts";
-import { onlineAgents } from "./online-agents.ts";
 import { SHARED_LIVE_VERSION, type SharedLive, type SharedLiveOptions, openSharedLive } from "./shared-live.ts";
 import {
   FakeBroadcastHub,
@@ -14,6 +13,7 @@ import {
   type FakeSocket,
   FakeTimers,
   fakeWebSocket,
+  onlineAgents,
   sequence,
 } from "./test-support.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { onlineAgents } from "./online-agents.ts";
+import { onlineAgents } from "./test-support.ts";
 
 describe("onlineAgents", () => {
   it("lists each agent once, however many tabs, sorted by name", () => {
