@@ -17,7 +17,8 @@ import { AgentIdentity, IDENTITY_HEADER } from "../../worker/auth/identity.ts";
 import type { Env } from "../../worker/env.ts";
 import { ApiError } from "../../worker/http/errors.ts";
 import { accountShard } from "../../worker/shards.ts";
-import { roomName, type TicketChangeReport, type TicketRef } from "../ticket-room/room-api.ts";
+import { ticketRoom } from "../../worker/tickets/rooms.ts";
+import type { TicketChangeReport, TicketRef } from "../ticket-room/room-api.ts";
 import { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
 import { DocStore } from "../live/doc-store.ts";
@@ -467,7 +468,7 @@ export class AccountHub extends DurableObject<Env> {
       const ticket = waiting.find((candidate) => candidate.id === decision.ticketId)!;
       this.pendingAssignments.set(decision.ticketId, decision.agentId);
       const ref: TicketRef = { accountId, ticketId: decision.ticketId };
-      const outcome = await this.ticketRoom(ref)
+      const outcome = await ticketRoom(this.env, ref)
         .autoAssign(ref, decision.agentId, ticket.teamId)
         .catch((error: unknown) => ({ ok: false as const, code: "UNAVAILABLE" as const, message: String(error) }));
       if (outcome.ok && outcome.value.assigned) {
@@ -488,14 +489,10 @@ export class AccountHub extends DurableObject<Env> {
       .then(async () => {
         for (const ticketId of chats) {
           const ref: TicketRef = { accountId, ticketId };
-          await this.ticketRoom(ref).releaseAssignment(ref, agentId);
+          await ticketRoom(this.env, ref).releaseAssignment(ref, agentId);
         }
       })
       .catch((error: unknown) => console.warn("releasing chats failed", String(error)));
-  }
-
-  private ticketRoom(ref: TicketRef) {
-    return this.env.TICKET_ROOM.get(this.env.TICKET_ROOM.idFromName(roomName(ref)));
   }
 
   // --- the alarm: silent sockets, time windows, the safety net ------------------------------
