@@ -83,8 +83,9 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   );
   const unsubscribeLeader = live.isLeader.subscribe((leader) => (isLeader.value = leader));
 
-  // The document is small (tens of entries per root): re-reading the roots on each update is
-  // cheaper than tracking which one changed, and signals skip unchanged values downstream.
+  // The document is small (tens of entries per root) and the hub sends its writes at most
+  // every 20 ms, merged: re-reading every root per update is cheap. Each read makes new Maps,
+  // so whatever is derived from them recomputes then too.
   const readDoc = (): void =>
     batch(() => {
       const doc = live.doc;
