@@ -172,8 +172,14 @@ export class LiveRoom<Identity> {
     }
     // The other socket no longer answers for these ids: its close must not remove them.
     for (const other of handedOver) other.setAwarenessIds(other.awarenessIds.filter((id) => !claimed.includes(id)));
-    if (claimed.length > 0) peer.setAwarenessIds([...owned, ...claimed]);
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+    // A socket answers only for ids whose state is still here: a leader tab relays its
+    // followers' removals, and a list that only grew would outgrow the socket attachment.
+    const states = this.awareness.getStates();
+    const live = [...owned, ...claimed].filter((id) => states.has(id));
+    if (live.length !== owned.size || claimed.some((id) => states.has(id))) peer.setAwarenessIds(live);
+    // Forget removed ids' clocks, as on close, so the room's memory does not grow with them.
+    for (const entry of entries) if (entry.state === null && !states.has(entry.clientId)) this.awareness.meta.delete(entry.clientId);
     const frame = encoding.createEncoder();
     encoding.writeVarUint(frame, MessageType.awareness);
     encoding.writeVarUint8Array(frame, update);
