@@ -47,6 +47,8 @@ export interface MoveOptions {
   /** How long writers may keep a cached placement (the Worker's PLACEMENT_TTL_MS plus margin). */
   settleMs?: number;
   log?: (line: string) => void;
+  /** Runs between the copy and the verification (tests play a late writer here). */
+  afterCopy?: () => Promise<void>;
 }
 
 export interface MoveReport {
@@ -87,6 +89,7 @@ export async function moveAccountToShard(
         rows[table] = await copyTable(source, destination, table, accountId);
         log(`copied ${rows[table]} rows of ${table}`);
       }
+      await options.afterCopy?.();
       for (const table of ACCOUNT_TABLES) {
         const [a, b] = await Promise.all([countRows(source, table, accountId), countRows(destination, table, accountId)]);
         if (a !== b) throw new Error(`verification failed: ${table} has ${a} rows on shard ${from} but ${b} on shard ${target}`);

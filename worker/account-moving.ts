@@ -1,2 +1,3 @@
-/** Thrown to writers while their account is being moved between shards; they keep their changes and retry. */
-export class AccountMovingError extends Error {}
+// Defined beside the placement cache (schema/placements.ts), which throws it; re-exported
+// here for the Worker's error handler and callers.
+export { AccountMovingError } from "../schema/placements.ts";
