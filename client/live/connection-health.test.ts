@@ -199,6 +199,19 @@ describe("sleep and freeze detection", () => {
     expect(connection.state).toBe("connecting");
   });
 
+  it("after a sleep while a socket was connecting, replaces that socket at once", () => {
+    const { connection, ws, timers } = setup();
+    connection.connect();
+    const stuck = ws.last();
+    timers.advance(1_000);
+    timers.sleep(30 * 60_000); // the handshake started on a network that is gone now
+    timers.advance(DEFAULT_SLEEP_PERIOD_MS);
+    expect(ws.sockets).toHaveLength(2);
+    expect(stuck.closedByClient).not.toBeNull();
+    expect(stuck.onopen).toBeNull();
+    expect(connection.state).toBe("connecting");
+  });
+
   it("waits out the backoff when time just passes normally", () => {
     const { connection, ws, timers } = setup({ backoff: { baseMs: 120_000, maxMs: 120_000 } });
     connection.connect();

@@ -12,7 +12,13 @@ import {
   MessageType,
   TERMINAL_CLOSE_REASONS,
 } from "../../protocol/index.ts";
-import { LiveConnection, type LiveConnectionOptions, type LiveStatus } from "./connection.ts";
+import {
+  CONNECT_STALE_ON_WAKE_MS,
+  CONNECT_TIMEOUT_MS,
+  LiveConnection,
+  type LiveConnectionOptions,
+  type LiveStatus,
+} from "./connection.ts";
 import { type ServerFrame, decodeServerFrame } from "./frames.ts";
 import { FakeTimers, fakeWebSocket, sequence } from "./test-support.ts";
 
@@ -449,8 +455,9 @@ describe("LiveConnection reconnects", () => {
     wake();
     expect(ws.sockets).toHaveLength(2);
     expect(connection.state).toBe("connecting");
-    // The retry that was waiting is gone: nothing else opens.
-    timers.advance(60_000);
+    // The retry that was waiting (due within a second) is gone: nothing else opens before
+    // the new socket's own connect timeout.
+    timers.advance(CONNECT_TIMEOUT_MS - 1);
     expect(ws.sockets).toHaveLength(2);
   });
 
@@ -464,6 +471,94 @@ describe("LiveConnection reconnects", () => {
     first.serverClose(4401);
     expect(connection.state).toBe("connecting");
     expect(first.sent).toHaveLength(0);
+  });
+});
+
+describe("LiveConnection connect timeout", () => {
+  function expectAbandoned(socket: { closedByClient: unknown; onopen: unknown; onmessage: unknown; onclose: unknown; onerror: unknown }) {
+    expect(socket.closedByClient).not.toBeNull();
+    expect([socket.onopen, socket.onmessage, socket.onclose, socket.onerror]).toEqual([null, null, null, null]);
+  }
+
+  it("abandons a socket that has not opened within CONNECT_TIMEOUT_MS and retries with the usual backoff", () => {
+    const { connection, ws, timers, runRetry } = setup();
+    connection.connect();
+    const stuck = ws.last();
+    timers.advance(CONNECT_TIMEOUT_MS - 1);
+    expect(connection.state).toBe("connecting");
+    expect(stuck.closedByClient).toBeNull();
+    timers.advance(1);
+    expectAbandoned(stuck);
+    expect(connection.state).toBe("disconnected");
+    // First attempt, random 0.5: half of the 500 ms base, as after any failed connect.
+    expect(runRetry()).toBe(250);
+    expect(ws.sockets).toHaveLength(2);
+    expect(connection.state).toBe("connecting");
+  });
+
+  it("grows the backoff across repeated connect timeouts", () => {
+    const { connection, ws, timers } = setup({ random: sequence(1 - 1e-9) });
+    connection.connect();
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const count = ws.sockets.length;
+      const start = timers.now();
+      timers.runUntil(() => ws.sockets.length > count);
+      waits.push(timers.now() - start);
+    }
+    expect(waits).toEqual([CONNECT_TIMEOUT_MS + 499, CONNECT_TIMEOUT_MS + 999, CONNECT_TIMEOUT_MS + 1999]);
+    for (const socket of ws.sockets.slice(0, 3)) expectAbandoned(socket);
+  });
+
+  it("leaves a socket that opened alone, however long the wait", () => {
+    const { connection, ws, timers } = setup();
+    connection.connect();
+    timers.advance(CONNECT_TIMEOUT_MS - 1);
+    ws.last().serverOpen();
+    ws.last().serverSend(serverStep2(new Y.Doc()));
+    timers.advance(CONNECT_TIMEOUT_MS);
+    expect(connection.status).toMatchObject({ state: "connected", synced: true });
+    expect(ws.sockets).toHaveLength(1);
+    expect(ws.last().closedByClient).toBeNull();
+  });
+
+  it("ignores a late open from the socket it abandoned", () => {
+    const { connection, ws, timers } = setup();
+    connection.connect();
+    const stuck = ws.last();
+    const { onopen } = stuck;
+    timers.advance(CONNECT_TIMEOUT_MS);
+    onopen?.({ type: "open" } as Event);
+    expect(connection.state).toBe("disconnected");
+    expect(stuck.sent).toHaveLength(0);
+  });
+
+  it("on a wake signal, replaces a socket connecting for longer than CONNECT_STALE_ON_WAKE_MS at once", () => {
+    const { connection, ws, timers, wake } = setup();
+    connection.connect();
+    const stuck = ws.last();
+    timers.advance(CONNECT_STALE_ON_WAKE_MS);
+    wake(); // not yet stale: a fresh handshake is given its chance
+    expect(ws.sockets).toHaveLength(1);
+    timers.advance(1);
+    wake();
+    expect(ws.sockets).toHaveLength(2);
+    expectAbandoned(stuck);
+    expect(connection.state).toBe("connecting");
+    // The replacement gets a full CONNECT_TIMEOUT_MS of its own; the old timer is gone.
+    timers.advance(CONNECT_TIMEOUT_MS - 1);
+    expect(ws.sockets).toHaveLength(2);
+    expect(ws.last().closedByClient).toBeNull();
+    timers.advance(1);
+    expectAbandoned(ws.last());
+    expect(connection.state).toBe("disconnected");
+  });
+
+  it("leaves no timer behind once stopped while connecting", () => {
+    const { connection, timers } = setup();
+    connection.connect();
+    connection.destroy();
+    expect(timers.pendingCount).toBe(0);
   });
 });
 

@@ -10,6 +10,8 @@
 //   notices when the machine slept or the page was frozen and checks the socket at once.
 // - It reconnects with exponential backoff and full jitter, at once on wake signals (online,
 //   tab visible again) and after a sleep, and stops for good after a terminal close reason.
+// - It gives up on a socket that does not open within CONNECT_TIMEOUT_MS, and a wake signal
+//   replaces one that has been connecting for a while (keepalive only covers open sockets).
 //
 // The WebSocket constructor, timers, clock, randomness and wake signals are injected so the
 // whole state machine runs in unit tests without a network.
@@ -121,6 +123,17 @@ const defaultTimers: LiveTimers = {
 const NORMAL_CLOSURE = 1000;
 /** After a rate-limited refusal; the hub refills AWARENESS_PER_SECOND tokens a second. */
 export const RATE_LIMITED_RETRY_MS = 1_000;
+/**
+ * A socket not open this long after it was created is abandoned and retried with backoff.
+ * Keepalive only starts once a socket opens, and a handshake stuck after a network switch
+ * or a sleep would otherwise wait for the browser to give up, which takes minutes.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A wake signal (online, tab visible, the machine woke) replaces a socket that has been
+ * connecting longer than this: it was likely started on the network that just went away.
+ */
+export const CONNECT_STALE_ON_WAKE_MS = 2_000;
 
 /**
  * This connection always sends keepalives, so it says so (`ka=1`): the hub then closes the
@@ -165,6 +178,9 @@ export class LiveConnection {
   #socket: LiveSocket | null = null;
   #keepalive: Keepalive | null = null;
   #retryTimer: unknown = null;
+  #connectTimer: unknown = null;
+  /** When the current socket was created (the `now` clock), for wake() to judge it stale. */
+  #connectingSince = 0;
   #republishTimer: unknown = null;
   #attempt = 0;
   /** A dead socket may be replaced at once, unless the replacement has not yet proven itself. */
@@ -260,11 +276,13 @@ export class LiveConnection {
 
   /**
    * Something suggests the world changed under us (network back, user back, the machine
-   * woke up): reconnect now if waiting to retry; if connected, ping and expect an answer
-   * within the keepalive timeout. A healthy socket is never torn down on a mere suspicion.
+   * woke up): reconnect now if waiting to retry; replace a socket connecting for more than
+   * CONNECT_STALE_ON_WAKE_MS (its handshake may be stuck on the old network); if connected,
+   * ping and expect an answer within the keepalive timeout. A healthy socket is never torn down on a mere suspicion.
    */
   wake(): void {
     if (this.#status.state === "connected") this.#keepalive?.pingNow();
+    else if (this.#status.state === "connecting") this.#replaceStaleConnect();
     else this.reconnectNow();
   }
 
@@ -354,6 +372,13 @@ export class LiveConnection {
     }
     socket.binaryType = "arraybuffer";
     this.#socket = socket;
+    this.#connectingSince = this.#now();
+    this.#connectTimer = this.#timers.setTimeout(() => {
+      this.#connectTimer = null;
+      if (this.#socket !== socket) return;
+      this.#abandonConnecting(socket, "connect timeout");
+      this.#scheduleRetry();
+    }, CONNECT_TIMEOUT_MS);
     socket.onopen = () => {
       if (this.#socket === socket) this.#handleOpen(socket);
     };
@@ -368,6 +393,7 @@ export class LiveConnection {
   }
 
   #handleOpen(socket: LiveSocket): void {
+    this.#clearConnectTimer();
     this.#setStatus({ state: "connected", stopReason: null, synced: false });
     this.#keepalive = new Keepalive({
       timers: this.#timers,
@@ -513,6 +539,32 @@ export class LiveConnection {
     }
   }
 
+  #replaceStaleConnect(): void {
+    const socket = this.#socket;
+    if (socket === null || this.#now() - this.#connectingSince <= CONNECT_STALE_ON_WAKE_MS) return;
+    this.#abandonConnecting(socket, "replaced on wake");
+    this.#open();
+  }
+
+  /** Drops a socket that never opened; the caller decides when to try again. */
+  #abandonConnecting(socket: LiveSocket, reason: string): void {
+    this.#detach(socket);
+    this.#socket = null;
+    try {
+      socket.close(NORMAL_CLOSURE, reason);
+    } catch {
+      // Closing a socket that never opened may throw in some implementations.
+    }
+    // As after any failed connect: without a socket we cannot know who is online.
+    this.#forgetRemoteAwareness();
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer === null) return;
+    this.#timers.clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+  }
+
   #scheduleRetry(): void {
     const delay = backoffDelay(this.#attempt, this.#random, this.#backoff);
     this.#attempt += 1;
@@ -547,6 +599,8 @@ export class LiveConnection {
   }
 
   #detach(socket: LiveSocket): void {
+    // Every path that lets a socket go detaches it; its connect timer must not outlive it.
+    this.#clearConnectTimer();
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
