@@ -18,13 +18,21 @@ import type { Env } from "../../worker/env.ts";
 import { ApiError } from "../../worker/http/errors.ts";
 import { accountShard } from "../../worker/shards.ts";
 import { ticketRoom } from "../../worker/tickets/rooms.ts";
-import type { TicketChangeReport, TicketRef } from "../ticket-room/room-api.ts";
+import type { RoomResult, TicketChangeReport, TicketRef } from "../ticket-room/room-api.ts";
 import { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
 import { DocStore } from "../live/doc-store.ts";
 import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "../live/live-room.ts";
 import { attachIdentity, peerFor, setSocketFlags, socketFlags } from "../socket-peer.ts";
-import { capacityKind, planAssignments, type RoutableAgent } from "./assignment.ts";
+import {
+  assignmentSettled,
+  capacityKind,
+  chooseAgent,
+  servingOrder,
+  type RoutableAgent,
+  type SentAssignment,
+  type WaitingTicket,
+} from "./assignment.ts";
 import { EMPTY_CONFIG, loadHubConfig, type HubAgent, type HubConfig } from "./hub-config.ts";
 import { HubStore } from "./hub-store.ts";
 import {
@@ -60,6 +68,12 @@ const SYNC_PAGE = 500;
  */
 const DOC_BROADCAST_DELAY_MS = 20;
 
+/** What the hub asks of ticket rooms when it routes. */
+export interface RoutingRoom {
+  autoAssign(ref: TicketRef, agentId: string, teamId: string): Promise<RoomResult<{ assigned: boolean }>>;
+  releaseAssignment(ref: TicketRef, agentId: string): Promise<RoomResult<{ assigned: boolean }>>;
+}
+
 interface PresenceSnapshot {
   agentId: string;
   sockets: number;
@@ -88,12 +102,14 @@ export class AccountHub extends DurableObject<Env> {
   private ready: Promise<void> | null = null;
   /** Auto-assignment runs one at a time, each after the previous. */
   private assigning: Promise<void> = Promise.resolve();
-  /** Assignments sent to rooms whose report has not arrived yet: ticket → agent. */
-  private readonly pendingAssignments = new Map<string, string>();
+  /** Assignments rooms took whose report the index has not caught up with: ticket → assignment. */
+  private readonly sentAssignments = new Map<string, SentAssignment>();
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
   /** Server writes persisted but not yet sent (see DOC_BROADCAST_DELAY_MS). */
   private unsentUpdates: Uint8Array[] = [];
   private broadcastTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The room of a ticket, for routing. A field so that a test can stand in for the rooms and order their answers. */
+  private roomFor: (ref: TicketRef) => RoutingRoom = (ref) => ticketRoom(this.env, ref);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -341,15 +357,18 @@ export class AccountHub extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const report of reports) {
         const known = this.store.ticket(report.ticketId);
-        if (known && known.version >= report.version) continue;
+        if (known && known.version >= report.version) {
+          // Seen already (the check against the shard came first): it may still settle an assignment.
+          this.settleSent(report);
+          continue;
+        }
         routingMayChange ||= !known || routingFieldsDiffer(known, report.after);
         drafts.push(...notificationsFor({ known, report, views: config.views, followedViews, now }));
         for (const [key, by] of countDelta(config.views, known, report.after, now)) delta.set(key, (delta.get(key) ?? 0) + by);
         this.store.put(report.after);
         const leaves = windowExpiry(config.views, report.after, now);
         if (leaves !== null && (expiry === null || leaves < expiry)) expiry = leaves;
-        const pending = this.pendingAssignments.get(report.ticketId);
-        if (pending !== undefined && (report.after.assigneeId !== null || report.after.status !== "open")) this.pendingAssignments.delete(report.ticketId);
+        this.settleSent(report);
       }
       if (expiry !== null) this.store.setMeta("window_expiry", expiry);
     });
@@ -361,6 +380,11 @@ export class AccountHub extends DurableObject<Env> {
     await this.armAlarm();
   }
 
+  private settleSent(report: TicketChangeReport<TicketRecord>): void {
+    const sent = this.sentAssignments.get(report.ticketId);
+    if (sent && assignmentSettled(sent, this.store.indexedState(report.ticketId), report.changes)) this.sentAssignments.delete(report.ticketId);
+  }
+
   /** The newest version of a ticket the hub has been told about (tests, diagnostics). */
   async reportedVersion(ticketId: string): Promise<number | null> {
     return this.store.version(ticketId);
@@ -369,6 +393,15 @@ export class AccountHub extends DurableObject<Env> {
   /** Every count as the inbox document has it (tests, diagnostics). */
   async viewCounts(): Promise<Record<string, number>> {
     return Object.fromEntries(readCounts(this.doc));
+  }
+
+  /** Once queued routing work is done: assignments sent whose report has not arrived (tests, diagnostics). */
+  async assignmentsInFlight(): Promise<Record<string, string>> {
+    for (let queued = this.assigning; ; queued = this.assigning) {
+      await queued;
+      if (queued === this.assigning) break;
+    }
+    return Object.fromEntries([...this.sentAssignments].map(([ticketId, sent]) => [ticketId, sent.agentId]));
   }
 
   async markNotificationsRead(agentId: string, seq: number): Promise<void> {
@@ -434,28 +467,41 @@ export class AccountHub extends DurableObject<Env> {
     this.assigning = this.assigning.then(() => this.assignWaiting()).catch((error: unknown) => console.warn("auto-assignment failed", String(error)));
   }
 
-  /** Serves waiting tickets to available agents, one decision at a time. */
+  /**
+   * Serves waiting tickets to available agents, one at a time. Each send awaits a room, and
+   * meanwhile agents change availability and reports arrive: so who can take a ticket
+   * (availability, capacity, assignments on their way) is read again before every decision
+   * rather than planned once up front.
+   */
   private async assignWaiting(): Promise<void> {
-    const config = this.config;
     const accountId = this.accountId;
-    if (!config || !accountId) return;
-    const waiting = this.store.waitingTickets().filter((ticket) => !this.pendingAssignments.has(ticket.id));
-    if (waiting.length === 0) return;
+    if (!this.config || !accountId) return;
+    this.settleSentAssignments();
+    const queue = servingOrder(this.store.waitingTickets().filter((ticket) => !this.sentAssignments.has(ticket.id)));
+    let agents = this.routableAgents();
+    for (const ticket of queue) {
+      if (agents.length === 0) return;
+      const agent = chooseAgent(ticket, agents);
+      if (!agent) continue;
+      // A report during the previous await may have assigned or closed it.
+      const indexed = this.store.indexedState(ticket.id);
+      if (indexed === null || indexed.status !== "open" || indexed.assigneeId !== null || this.sentAssignments.has(ticket.id)) continue;
+      await this.sendAssignment(accountId, ticket, agent.agentId, indexed.version);
+      agents = this.routableAgents();
+    }
+  }
+
+  /** Agents who may take a ticket now, with their load (the index's plus what is on its way). */
+  private routableAgents(): RoutableAgent[] {
     const loads = this.store.openLoads();
-    for (const [ticketId, agentId] of this.pendingAssignments) {
-      const ticket = this.store.ticket(ticketId);
-      const load = loads.get(agentId) ?? { chat: 0, other: 0 };
-      if (ticket) load[capacityKind(ticket.channel)] += 1;
-      loads.set(agentId, load);
+    for (const sent of this.sentAssignments.values()) {
+      const load = loads.get(sent.agentId) ?? { chat: 0, other: 0 };
+      load[sent.kind] += 1;
+      loads.set(sent.agentId, load);
     }
     const lastAssigned = this.store.meta<Record<string, number>>("last_assigned") ?? {};
-    // Agents in their offline grace (no socket left) are shown online but get nothing new.
-    const leaving = this.store.meta<Record<string, number>>("offline_pending") ?? {};
-    const routable: RoutableAgent[] = config.agents
-      .filter((agent) => {
-        const presence = readPresence(this.doc, agent.id);
-        return presence !== undefined && effectiveAvailability(presence) === "available" && !(agent.id in leaving);
-      })
+    return (this.config?.agents ?? [])
+      .filter((agent) => this.mayTakeTickets(agent.id))
       .map((agent) => ({
         agentId: agent.id,
         teamIds: new Set(agent.teamIds),
@@ -463,33 +509,67 @@ export class AccountHub extends DurableObject<Env> {
         open: { ...(loads.get(agent.id) ?? { chat: 0, other: 0 }) },
         lastAssignedAt: lastAssigned[agent.id] ?? 0,
       }));
-    const now = Date.now();
-    for (const decision of planAssignments(waiting, routable, now)) {
-      const ticket = waiting.find((candidate) => candidate.id === decision.ticketId)!;
-      this.pendingAssignments.set(decision.ticketId, decision.agentId);
-      const ref: TicketRef = { accountId, ticketId: decision.ticketId };
-      const outcome = await ticketRoom(this.env, ref)
-        .autoAssign(ref, decision.agentId, ticket.teamId)
-        .catch((error: unknown) => ({ ok: false as const, code: "UNAVAILABLE" as const, message: String(error) }));
-      if (outcome.ok && outcome.value.assigned) {
-        lastAssigned[decision.agentId] = now;
-      } else {
-        this.pendingAssignments.delete(decision.ticketId);
-      }
-    }
-    this.store.setMeta("last_assigned", lastAssigned);
   }
 
-  /** Hands an agent's open chats back to their team's queue (the account's optional setting). */
+  /** Online and available; agents in their offline grace (no socket left) are shown online but get nothing new. */
+  private mayTakeTickets(agentId: string): boolean {
+    const presence = readPresence(this.doc, agentId);
+    const leaving = this.store.meta<Record<string, number>>("offline_pending") ?? {};
+    return presence !== undefined && effectiveAvailability(presence) === "available" && !(agentId in leaving);
+  }
+
+  /** One assignment; its entry in `sentAssignments` ends with every outcome but "assigned and not yet indexed". */
+  private async sendAssignment(accountId: string, ticket: WaitingTicket, agentId: string, version: number): Promise<void> {
+    const ref: TicketRef = { accountId, ticketId: ticket.id };
+    this.sentAssignments.set(ticket.id, { agentId, kind: capacityKind(ticket.channel), sentAtVersion: version });
+    let assigned = false;
+    try {
+      const outcome = await this.roomFor(ref).autoAssign(ref, agentId, ticket.teamId);
+      assigned = outcome.ok && outcome.value.assigned;
+      if (!outcome.ok) console.warn(`auto-assignment of ${ticket.id} failed: ${outcome.message}`);
+    } catch (error) {
+      console.warn(`auto-assignment of ${ticket.id} failed`, String(error));
+    } finally {
+      const sent = this.sentAssignments.get(ticket.id);
+      // Refused or failed: nothing is on its way. Assigned: its report may already be in.
+      if (sent && (!assigned || assignmentSettled(sent, this.store.indexedState(ticket.id)))) this.sentAssignments.delete(ticket.id);
+    }
+    if (assigned) {
+      const lastAssigned = this.store.meta<Record<string, number>>("last_assigned") ?? {};
+      lastAssigned[agentId] = Date.now();
+      this.store.setMeta("last_assigned", lastAssigned);
+    }
+  }
+
+  /** Drops sent assignments the index has caught up with, however it learnt them. */
+  private settleSentAssignments(): void {
+    for (const [ticketId, sent] of this.sentAssignments) {
+      if (assignmentSettled(sent, this.store.indexedState(ticketId))) this.sentAssignments.delete(ticketId);
+    }
+  }
+
+  /**
+   * Hands an agent's open chats back to their team's queue (the account's optional setting):
+   * those the index shows and those whose assignment is still on its way. Read when the
+   * release runs, after the assignments queued before it were sent.
+   */
   private releaseChatsOf(agentId: string): void {
     const accountId = this.accountId;
     if (!accountId) return;
-    const chats = this.store.openChatsOf(agentId);
     this.assigning = this.assigning
       .then(async () => {
+        const chats = new Set(this.store.openChatsOf(agentId));
+        for (const [ticketId, sent] of this.sentAssignments) if (sent.agentId === agentId && sent.kind === "chat") chats.add(ticketId);
         for (const ticketId of chats) {
+          // Back meanwhile: they keep the rest.
+          if (this.mayTakeTickets(agentId)) return;
           const ref: TicketRef = { accountId, ticketId };
-          await ticketRoom(this.env, ref).releaseAssignment(ref, agentId);
+          const outcome = await this.roomFor(ref)
+            .releaseAssignment(ref, agentId)
+            .catch((error: unknown) => ({ ok: false as const, code: "UNAVAILABLE" as const, message: String(error) }));
+          if (!outcome.ok) console.warn(`releasing chat ${ticketId} failed: ${outcome.message}`);
+          // Released, or no longer theirs: either way it no longer counts against them.
+          else if (this.sentAssignments.get(ticketId)?.agentId === agentId) this.sentAssignments.delete(ticketId);
         }
       })
       .catch((error: unknown) => console.warn("releasing chats failed", String(error)));

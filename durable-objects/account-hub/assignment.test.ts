@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planAssignments, servingOrder, type RoutableAgent, type WaitingTicket } from "./assignment.ts";
+import { assignmentSettled, planAssignments, servingOrder, type RoutableAgent, type SentAssignment, type WaitingTicket } from "./assignment.ts";
 
 function agent(agentId: string, patch: Partial<RoutableAgent> = {}): RoutableAgent {
   return { agentId, teamIds: new Set(["team_support"]), capacity: { chat: 3, other: 5 }, open: { chat: 0, other: 0 }, lastAssignedAt: 0, ...patch };
@@ -43,5 +43,31 @@ describe("planAssignments", () => {
     expect(planAssignments([waiting("t1")], [agent("agt_a", { capacity: { chat: 3, other: 0 } })], 0)).toEqual([]);
     const plan = planAssignments([waiting("t1"), waiting("t2", { createdAt: 2_000 })], [agent("agt_a"), agent("agt_b")], 0);
     expect(plan.map((p) => p.agentId)).toEqual(["agt_a", "agt_b"]);
+  });
+});
+
+describe("assignmentSettled", () => {
+  const sent: SentAssignment = { agentId: "agt_a", kind: "chat", sentAtVersion: 4 };
+
+  it("waits while the index holds the version the assignment was sent at, or a newer one still waiting", () => {
+    expect(assignmentSettled(sent, { version: 4, status: "open", assigneeId: null })).toBe(false);
+    // An earlier change (a message) reported after the assignment was sent.
+    expect(assignmentSettled(sent, { version: 5, status: "open", assigneeId: null }, [{ version: 5, assigneeId: null }])).toBe(false);
+  });
+
+  it("ends once the index shows a newer version that no longer waits, however it learnt it", () => {
+    expect(assignmentSettled(sent, { version: 5, status: "open", assigneeId: "agt_a" })).toBe(true);
+    expect(assignmentSettled(sent, { version: 6, status: "closed", assigneeId: null })).toBe(true);
+    expect(assignmentSettled(sent, null)).toBe(true);
+  });
+
+  it("ends when the reported changes show the assignment, even if it was undone in the same report", () => {
+    const changes = [
+      { version: 5, assigneeId: "agt_a" },
+      { version: 6, assigneeId: null },
+    ];
+    expect(assignmentSettled(sent, { version: 6, status: "open", assigneeId: null }, changes)).toBe(true);
+    // The same agent holding it before the assignment was sent says nothing.
+    expect(assignmentSettled(sent, { version: 6, status: "open", assigneeId: null }, [{ version: 3, assigneeId: "agt_a" }])).toBe(false);
   });
 });

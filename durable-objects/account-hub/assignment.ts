@@ -83,3 +83,40 @@ export function planAssignments(tickets: readonly WaitingTicket[], agents: Routa
   }
   return plan;
 }
+
+/**
+ * An assignment the room took whose report the hub has not applied yet. It counts against
+ * the agent's capacity (and keeps the ticket out of the queue) until the hub's index shows
+ * it, by whatever path the index learns it: a report, a late or skipped report, the check
+ * against the shard.
+ */
+export interface SentAssignment {
+  agentId: string;
+  kind: CapacityKind;
+  /** The index's version of the ticket when the assignment was sent. */
+  sentAtVersion: number;
+}
+
+/** What the index holds of a ticket, as far as a sent assignment is concerned. */
+export interface IndexedState {
+  version: number;
+  status: string;
+  assigneeId: string | null;
+}
+
+/**
+ * Whether the index has caught up with a sent assignment: it holds a newer version than when
+ * the assignment was sent, and that version no longer waits (assigned, closed) or the
+ * reported changes since show the assignment (it may have been undone in the same report).
+ * A ticket gone from the index waits for nobody.
+ */
+export function assignmentSettled(
+  sent: SentAssignment,
+  indexed: IndexedState | null,
+  changes: readonly { version: number; assigneeId: string | null }[] = [],
+): boolean {
+  if (indexed === null) return true;
+  if (indexed.version <= sent.sentAtVersion) return false;
+  if (indexed.status !== "open" || indexed.assigneeId !== null) return true;
+  return changes.some((change) => change.version > sent.sentAtVersion && change.assigneeId === sent.agentId);
+}

@@ -1,5 +1,5 @@
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
-import type { WaitingTicket } from "./assignment.ts";
+import type { IndexedState, WaitingTicket } from "./assignment.ts";
 import { capacityKind, type CapacityKind } from "./assignment.ts";
 
 // The hub's own SQLite: the newest version of every ticket of the account it has been told
@@ -36,6 +36,17 @@ export class HubStore {
   version(ticketId: string): number | null {
     const row = this.sql.exec<{ version: number }>("SELECT version FROM hub_tickets WHERE ticket_id = ?", ticketId).toArray()[0];
     return row?.version ?? null;
+  }
+
+  /** What routing needs of a ticket, without parsing it. */
+  indexedState(ticketId: string): IndexedState | null {
+    const row = this.sql
+      .exec<{ version: number; status: string; assignee_id: string | null }>(
+        "SELECT version, status, assignee_id FROM hub_tickets WHERE ticket_id = ?",
+        ticketId,
+      )
+      .toArray()[0];
+    return row ? { version: row.version, status: row.status, assigneeId: row.assignee_id } : null;
   }
 
   /** Stores the ticket unless the hub already has this version or a newer one. */
