@@ -40,6 +40,38 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   payload: string;
 }
 
+/**
+ * An outbound delivery the room still owes the shard an outcome for: kept from the commit
+ * that made it until the shard says "sent" or "failed", so a provider or shard failure is
+ * retried from the room's alarm instead of waiting for the ticket's next change.
+ */
+export interface OwedDelivery {
+  id: string;
+  channel: "email" | "sms";
+  /** pending: not handed to the provider yet (or it failed); sent / failed: decided, not yet on the shard. */
+  state: "pending" | "sent" | "failed";
+  attempts: number;
+  firstAttemptAt: number | null;
+  nextAt: number;
+  lastError: string | null;
+}
+
+interface OwedDeliveryRow extends Record<string, SqlStorageValue> {
+  id: string;
+  channel: string;
+  state: string;
+  attempts: number;
+  first_attempt_at: number | null;
+  next_at: number;
+  last_error: string | null;
+}
+
+/**
+ * Every commit arms the room's alarm at most this far out, in the same storage transaction:
+ * if the object dies before its flush (a deploy, an eviction, a crash), the alarm flushes.
+ */
+export const FLUSH_GUARD_MS = 5_000;
+
 export class RoomStore {
   private readonly storage: DurableObjectStorage;
   private cached: TicketRecord | null | undefined;
@@ -64,6 +96,48 @@ export class RoomStore {
     // Messages this room has written, by id: a re-delivered webhook or a retried request
     // carrying the same message id must not add the message twice.
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_messages (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_deliveries (
+      id TEXT PRIMARY KEY,
+      channel TEXT NOT NULL,
+      outbox_seq INTEGER NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending',
+      attempts INTEGER NOT NULL DEFAULT 0,
+      first_attempt_at INTEGER,
+      next_at INTEGER NOT NULL,
+      last_error TEXT)`);
+  }
+
+  /**
+   * When the alarm is set for (null: none). Known exactly: read once when the object starts
+   * (`loadAlarm`), then kept by every set and delete here, so a commit can arm its guard
+   * synchronously, inside its transaction, and only when no earlier alarm is set.
+   */
+  private alarmAt: number | null = null;
+
+  async loadAlarm(): Promise<void> {
+    this.alarmAt = await this.storage.getAlarm();
+  }
+
+  alarm(): number | null {
+    return this.alarmAt;
+  }
+
+  /** Sets the alarm unless one is already set no later than `at`. */
+  armAlarmBy(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.storage.setAlarm(at);
+  }
+
+  /** The alarm handler runs: the alarm that called it is no longer set. */
+  alarmFired(): void {
+    this.alarmAt = null;
+  }
+
+  deleteAlarm(): void {
+    if (this.alarmAt === null) return;
+    this.alarmAt = null;
+    void this.storage.deleteAlarm();
   }
 
   ticket(): TicketRecord | null {
@@ -89,8 +163,8 @@ export class RoomStore {
         entry.after.id,
         JSON.stringify(entry.after),
       );
-      this.storage.sql.exec(
-        "INSERT INTO outbox (version, payload) VALUES (?, ?)",
+      const { seq } = this.storage.sql.exec<{ seq: number }>(
+        "INSERT INTO outbox (version, payload) VALUES (?, ?) RETURNING seq",
         entry.version,
         JSON.stringify({
           before: entry.before,
@@ -100,10 +174,20 @@ export class RoomStore {
           autoReply: entry.autoReply ?? null,
           actor: entry.actor ?? null,
         }),
-      );
+      ).one();
       if (entry.message) {
         this.storage.sql.exec("INSERT INTO room_messages (id, data) VALUES (?, ?)", entry.message.id, JSON.stringify(entry.message));
       }
+      // Due as soon as the flush has put its row on the shard.
+      if (entry.delivery) {
+        this.storage.sql.exec(
+          "INSERT OR IGNORE INTO room_deliveries (id, channel, outbox_seq, next_at) VALUES (?, ?, ?, 0)",
+          entry.delivery.id,
+          entry.delivery.channel,
+          seq,
+        );
+      }
+      this.armAlarmBy(Date.now() + FLUSH_GUARD_MS);
     });
     this.cached = entry.after;
   }
@@ -113,11 +197,28 @@ export class RoomStore {
     return this.storage.transactionSync(fn);
   }
 
-  /** The oldest `limit` outbox entries, in commit order. */
-  pending(limit: number): OutboxEntry[] {
-    return this.storage.sql
-      .exec<OutboxRow>("SELECT seq, version, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", this.doneThrough, limit)
-      .toArray()
+  /**
+   * The oldest outbox entries, in commit order: at most `limit`, and no more than `maxBytes`
+   * of payload (always at least one), so that a long hold of large messages is flushed in
+   * requests the runtime accepts instead of one that fails forever.
+   */
+  pending(limit: number, maxBytes = Number.POSITIVE_INFINITY): OutboxEntry[] {
+    const rows = this.storage.sql
+      .exec<OutboxRow & { size: number }>(
+        "SELECT seq, version, payload, length(CAST(payload AS BLOB)) AS size FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+        this.doneThrough,
+        limit,
+      )
+      .toArray();
+    let bytes = 0;
+    let take = 0;
+    for (const row of rows) {
+      if (take > 0 && bytes + row.size > maxBytes) break;
+      bytes += row.size;
+      take++;
+    }
+    return rows
+      .slice(0, take)
       .map((row) => {
         const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply"> & {
           actor?: Actor | null;
@@ -155,6 +256,51 @@ export class RoomStore {
     if (!this.hasUndeletedDone()) return;
     this.storage.sql.exec("DELETE FROM outbox WHERE seq <= ?", this.doneThrough);
     this.deletedThrough = this.doneThrough;
+  }
+
+  /** Deliveries whose next step is due and whose row the shard has (their outbox entry is flushed), oldest first. */
+  dueDeliveries(now: number, limit: number): OwedDelivery[] {
+    return this.storage.sql
+      .exec<OwedDeliveryRow>(
+        `SELECT * FROM room_deliveries
+         WHERE next_at <= ? AND (outbox_seq <= ? OR NOT EXISTS (SELECT 1 FROM outbox WHERE seq = outbox_seq))
+         ORDER BY next_at, id LIMIT ?`,
+        now,
+        this.doneThrough,
+        limit,
+      )
+      .toArray()
+      .map((row) => ({
+        id: row.id,
+        channel: row.channel === "sms" ? "sms" : "email",
+        state: row.state === "sent" || row.state === "failed" ? row.state : "pending",
+        attempts: row.attempts,
+        firstAttemptAt: row.first_attempt_at,
+        nextAt: row.next_at,
+        lastError: row.last_error,
+      }));
+  }
+
+  /** When the next owed delivery is due; null when the room owes none. */
+  nextDeliveryAt(): number | null {
+    return this.storage.sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM room_deliveries").one().at;
+  }
+
+  updateDelivery(delivery: OwedDelivery): void {
+    this.storage.sql.exec(
+      "UPDATE room_deliveries SET state = ?, attempts = ?, first_attempt_at = ?, next_at = ?, last_error = ? WHERE id = ?",
+      delivery.state,
+      delivery.attempts,
+      delivery.firstAttemptAt,
+      delivery.nextAt,
+      delivery.lastError,
+      delivery.id,
+    );
+  }
+
+  /** The shard has the delivery's outcome (or it has no row): the room owes nothing more. */
+  settleDelivery(id: string): void {
+    this.storage.sql.exec("DELETE FROM room_deliveries WHERE id = ?", id);
   }
 
   meta(key: string): string | null {

@@ -3,7 +3,7 @@ import type { Env } from "../../worker/env.ts";
 import { accountShard } from "../../worker/shards.ts";
 import { loadTicketFromShard } from "./shard-reads.ts";
 import { changeReport, shardStatements } from "./shard-writes.ts";
-import { RoomStore, type OutboundDeliveryRequest, type OutboxEntry } from "./room-store.ts";
+import { FLUSH_GUARD_MS, RoomStore, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
 import {
   appendMessage,
   applyPatch,
@@ -18,10 +18,28 @@ import {
 import type { AgentMessageInput, RoomResult, TicketRef } from "./room-api.ts";
 import { lastAutoReplyAt, RuleContextCache } from "./rule-context.ts";
 import { runRules, type RuleOutcome, type RunRulesInput } from "../../worker/rules/engine.ts";
-import { deliveryFor, deliveryProviderFor, dispatchQueuedDeliveries, replyDeliveryFor } from "../../worker/channels/delivery.ts";
-import { newId, type RuleEvent } from "../../schema/tables.ts";
+import {
+  deliveryFor,
+  deliveryProviderFor,
+  queuedDelivery,
+  recordDeliveryOutcome,
+  replyDeliveryFor,
+  type DeliveryProvider,
+  type SendResult,
+} from "../../worker/channels/delivery.ts";
+import { newId, type OutboundDelivery, type RuleEvent } from "../../schema/tables.ts";
+import type { Shard } from "../../schema/shards.ts";
+import { failureNote, nextStep, retryDelay } from "./delivery-retry.ts";
 
 const FLUSH_BATCH = 500;
+/**
+ * Outbox payload per flush. Entries carry messages of up to 100,000 characters (twice with a
+ * delivery): after a long hold, 500 of them would exceed what one RPC or shard request
+ * carries, and that batch would fail forever.
+ */
+const FLUSH_MAX_BYTES = 1_000_000;
+/** Owed deliveries handled per flush (the rest are due at once, on the next alarm). */
+const DISPATCH_BATCH = 20;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
 /**
@@ -45,12 +63,12 @@ export class TicketRoom extends DurableObject<Env> {
   private readonly ruleContext = new RuleContextCache();
   /** Whether a flush failure is on record; read from storage once after a wake. */
   private failing: boolean | undefined;
-  /** An alarm is known to be set, so a flush need not look (one storage read less per flush). */
-  private alarmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage);
+    // Commits arm the alarm synchronously: they must know whether an earlier one is set.
+    void ctx.blockConcurrencyWhile(() => this.store.loadAlarm());
   }
 
   async create(
@@ -84,7 +102,7 @@ export class TicketRoom extends DurableObject<Env> {
       await this.applyRules(events, actor, null);
       this.requestFlush();
       const latest = this.store.ticket()!;
-      if (latest.status === "snoozed" || current.value.status === "snoozed") await this.armAlarm(null);
+      if (latest.status === "snoozed" || current.value.status === "snoozed") this.rearm();
       return { ok: true, value: latest };
     }
     return { ok: true, value: next };
@@ -180,9 +198,13 @@ export class TicketRoom extends DurableObject<Env> {
     while (this.flushing) await this.flushing;
   }
 
-  /** Retries a failed flush, and wakes a snoozed ticket when its time has come. */
+  /**
+   * Flushes what a commit left (the commit armed this alarm, so a room that died before its
+   * flush still delivers), retries failed flushes and owed deliveries, wakes a snoozed ticket
+   * when its time has come, and deletes a quiet room's flushed entries.
+   */
   override async alarm(): Promise<void> {
-    this.alarmSet = false;
+    this.store.alarmFired();
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
@@ -190,31 +212,29 @@ export class TicketRoom extends DurableObject<Env> {
     }
     await this.flush();
     this.store.deleteDoneNow();
-    await this.armAlarm(null);
+    this.rearm();
   }
 
-  /** One alarm serves both a flush retry and a snooze's end: the earlier of the two. */
-  private async armAlarm(retryAt: number | null): Promise<void> {
-    if (retryAt !== null) this.store.setMeta("retry_at", String(retryAt));
-    const pendingRetry = this.store.meta("retry_at");
-    const ticket = this.store.ticket();
-    const snoozeEnds = ticket?.status === "snoozed" ? ticket.snoozedUntil : null;
-    const due = [pendingRetry === null ? null : Number(pendingRetry), snoozeEnds].filter((at): at is number => at !== null);
-    if (due.length > 0) {
-      await this.ctx.storage.setAlarm(Math.min(...due));
-      this.alarmSet = true;
-    } else if (this.store.pendingCount() === 0 && !this.store.hasUndeletedDone()) {
-      await this.ctx.storage.deleteAlarm();
-      this.alarmSet = false;
+  /**
+   * One alarm serves everything the room waits for: the earliest of an unflushed change (its
+   * retry, or the guard), a snooze's end, an owed delivery, and the tidy-up of flushed
+   * entries. Moves the alarm only earlier (an early alarm does no harm: it re-arms), and
+   * deletes it once the room waits for nothing.
+   */
+  private rearm(): void {
+    const now = Date.now();
+    const due: number[] = [];
+    if (this.store.pendingCount() > 0) {
+      const retry = this.store.meta("retry_at");
+      due.push(retry === null ? now + FLUSH_GUARD_MS : Number(retry));
     }
-  }
-
-  /** After a flush: make sure a quiet room's flushed entries get deleted (see TIDY_AFTER_MS). */
-  private async armTidy(): Promise<void> {
-    if (this.alarmSet || !this.store.hasUndeletedDone()) return;
-    // One alarm per quiet spell: an alarm already set (a retry, a snooze, an earlier tidy) will do it.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + TIDY_AFTER_MS);
-    this.alarmSet = true;
+    const ticket = this.store.ticket();
+    if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null) due.push(ticket.snoozedUntil);
+    const delivery = this.store.nextDeliveryAt();
+    if (delivery !== null) due.push(delivery);
+    if (this.store.hasUndeletedDone()) due.push(this.store.alarm() ?? now + TIDY_AFTER_MS);
+    if (due.length === 0) this.store.deleteAlarm();
+    else this.store.armAlarmBy(Math.min(...due));
   }
 
   /**
@@ -355,7 +375,8 @@ export class TicketRoom extends DurableObject<Env> {
           this.store.setMeta("retry_at", null);
           this.failing = false;
         }
-        await this.armTidy();
+        await this.dispatchDeliveries();
+        this.rearm();
       } catch (error) {
         await this.scheduleRetry(error);
         return;
@@ -369,16 +390,14 @@ export class TicketRoom extends DurableObject<Env> {
    * refuses, and they wait for the switch).
    */
   private async flushOnce(): Promise<boolean> {
-    const entries = this.store.pending(FLUSH_BATCH);
-    const first = entries[0];
+    const entries = this.store.pending(FLUSH_BATCH, FLUSH_MAX_BYTES);
     const last = entries.at(-1);
-    if (!first || !last) return false;
-    const { accountId, id: ticketId } = last.after;
+    if (!last) return false;
+    const { accountId } = last.after;
     const writer = this.env.ACCOUNT_WRITER.get(this.env.ACCOUNT_WRITER.idFromName(accountId));
     await writer.write(accountId, { statements: shardStatements(entries), report: changeReport(entries) });
     this.store.markDone(last.seq);
-    if (entries.some((entry) => entry.delivery)) await this.dispatchDeliveries(last.after);
-    return entries.length === FLUSH_BATCH;
+    return this.store.pendingCount() > 0;
   }
 
   private failureRecorded(): boolean {
@@ -386,13 +405,92 @@ export class TicketRoom extends DurableObject<Env> {
     return this.failing;
   }
 
-  /** Hands queued outbound email/SMS to the provider; a failure leaves them queued for the next flush. */
-  private async dispatchDeliveries(ticket: TicketRecord): Promise<void> {
+  /** The provider that sends this room's email and SMS (a seam for fault-injection tests). */
+  protected deliveryProvider(): DeliveryProvider {
+    return deliveryProviderFor(this.env);
+  }
+
+  /**
+   * Hands owed deliveries whose rows the shard has to the provider, and records outcomes.
+   * A failure is retried from the alarm with backoff; after DELIVERY_GIVE_UP_MS, or when the
+   * provider refuses for good, the delivery is marked failed and an internal note says so
+   * on the ticket. The decision is stored in the room before the shard is told, so a shard
+   * failure afterwards only repeats the recording, never the send.
+   */
+  private async dispatchDeliveries(): Promise<void> {
+    const ticket = this.store.ticket();
+    const owed = this.store.dueDeliveries(Date.now(), DISPATCH_BATCH);
+    if (!ticket || owed.length === 0) return;
+    let shard: Shard;
     try {
-      await dispatchQueuedDeliveries(this.env, { accountId: ticket.accountId, ticketId: ticket.id });
+      shard = await accountShard(this.env, ticket.accountId);
     } catch (error) {
-      console.warn(`ticket ${ticket.id}: delivery dispatch failed, will retry with the next flush`, String(error));
+      for (const delivery of owed) this.postpone(delivery, String(error));
+      return;
     }
+    for (const delivery of owed) {
+      try {
+        await this.dispatchOne(shard, ticket.accountId, delivery);
+      } catch (error) {
+        this.postpone(delivery, String(error));
+      }
+    }
+  }
+
+  private async dispatchOne(shard: Shard, accountId: string, owed: OwedDelivery): Promise<void> {
+    if (owed.state !== "pending") {
+      await recordDeliveryOutcome(shard, accountId, owed.id, owed.state);
+      this.store.settleDelivery(owed.id);
+      return;
+    }
+    const row = await queuedDelivery(shard, accountId, owed.id);
+    if (!row) {
+      // No row (the customer has no address for the channel) or already settled.
+      this.store.settleDelivery(owed.id);
+      return;
+    }
+    const firstAttemptAt = owed.firstAttemptAt ?? Date.now();
+    const step = nextStep({ attempts: owed.attempts, firstAttemptAt }, await this.send(row), Date.now());
+    if (step.kind === "retry") {
+      console.warn(`delivery ${owed.id} failed (${step.attempts}x), retrying at ${new Date(step.at).toISOString()}: ${step.error}`);
+      this.store.updateDelivery({ ...owed, attempts: step.attempts, firstAttemptAt, nextAt: step.at, lastError: step.error });
+      return;
+    }
+    const decided: OwedDelivery =
+      step.kind === "sent"
+        ? { ...owed, state: "sent", attempts: owed.attempts + 1, firstAttemptAt, nextAt: Date.now() + retryDelay(1) }
+        : { ...owed, state: "failed", attempts: step.attempts, firstAttemptAt, nextAt: Date.now() + retryDelay(1), lastError: step.error };
+    this.store.transaction(() => {
+      this.store.updateDelivery(decided);
+      if (step.kind === "give-up") this.noteUndelivered(row, step.attempts, step.error);
+    });
+    if (step.kind === "give-up") console.error(`delivery ${owed.id} given up after ${step.attempts} attempts: ${step.error}`);
+    await recordDeliveryOutcome(shard, accountId, owed.id, decided.state === "sent" ? "sent" : "failed");
+    this.store.settleDelivery(owed.id);
+  }
+
+  private async send(row: OutboundDelivery): Promise<SendResult> {
+    try {
+      const provider = this.deliveryProvider();
+      if (provider.name !== row.provider) return { ok: false, retryable: true, error: `provider ${row.provider} is not configured` };
+      return await provider.send(row);
+    } catch (error) {
+      return { ok: false, retryable: true, error: String(error) };
+    }
+  }
+
+  /** The shard could not be reached for this delivery: try it again later, as a failed attempt would be. */
+  private postpone(owed: OwedDelivery, error: string): void {
+    console.warn(`delivery ${owed.id}: shard unreachable, retrying later: ${error}`);
+    this.store.updateDelivery({ ...owed, nextAt: Date.now() + retryDelay(owed.attempts + 1), lastError: error });
+  }
+
+  /** Tells the agents in the thread that a reply did not reach the customer. */
+  private noteUndelivered(row: OutboundDelivery, attempts: number, error: string): void {
+    const ticket = this.store.ticket()!;
+    const body = failureNote(row.channel === "sms" ? "sms" : "email", row.toAddress, attempts, error);
+    this.commitMessage(ticket, { id: newId("message"), authorKind: "system", authorId: null, body, isInternalNote: true }, null, Date.now(), SYSTEM);
+    this.requestFlush();
   }
 
   private async scheduleRetry(error: unknown): Promise<void> {
@@ -401,7 +499,8 @@ export class TicketRoom extends DurableObject<Env> {
     this.failing = true;
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
     console.warn(`ticket room: flush failed (${failures}x), retrying in ${delay} ms:`, String(error));
-    await this.armAlarm(Date.now() + delay);
+    this.store.setMeta("retry_at", String(Date.now() + delay));
+    this.rearm();
   }
 }
 

@@ -1,10 +1,11 @@
-import { env } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { shardStatements } from "../../durable-objects/ticket-room/shard-writes.ts";
 import { loginToken, readJson } from "../test-support/live-client.ts";
 import { shardOf } from "../test-support/shard.ts";
 import { channelsRequest, flushRoom, postEmail, postSms, ticketRoomStub, unique, type InboundAnswer } from "../test-support/channels-app.ts";
-import { dispatchQueuedDeliveries, type DeliveryProvider } from "./delivery.ts";
+import type { TicketRoom } from "../../durable-objects/ticket-room/ticket-room.ts";
+import type { DeliveryProvider } from "./delivery.ts";
 
 let ana: string;
 
@@ -126,28 +127,148 @@ describe("outbound delivery of agent replies", () => {
     expect(await deliveriesOf(apiTicket)).toEqual([]);
   });
 
-  it("hands queued deliveries to the provider and records the outcome", async () => {
+  it("hands the delivery to the provider once the flush has landed it, and never again", async () => {
     const ticket = await inboundEmail("Dispatch me");
+    const stub = ticketRoomStub("acc_demo", ticket.ticketId);
+    const provider = await fakeProvider(stub, []);
     await reply(ticket.ticketId, "First");
     await flushRoom("acc_demo", ticket.ticketId);
-    // The room dispatched it after its flush; sent rows are not sent again.
     expect((await deliveriesOf(ticket.ticketId)).map((row) => row.status)).toEqual(["sent"]);
-    expect(await dispatchQueuedDeliveries(env, { accountId: "acc_demo", ticketId: ticket.ticketId })).toEqual({ sent: 0, failed: 0, retry: 0 });
-
-    // A queued row (as a provider outage would leave it) meets a flaky, then a broken provider.
-    const shard = await shardOf("acc_demo");
-    await shard.client.execute({
-      sql: `INSERT INTO outbound_deliveries (id, account_id, ticket_id, message_id, channel, to_address, subject, body, provider, status, created_at)
-            VALUES (?, 'acc_demo', ?, ?, 'email', ?, 'Re: Dispatch me', 'Second', 'dev-mailbox', 'queued', ?)`,
-      args: [unique("dlv_"), ticket.ticketId, unique("msg_"), ticket.address, Date.now()],
-    });
-    const flaky: DeliveryProvider = { name: "dev-mailbox", send: async () => ({ ok: false, retryable: true, error: "503 from provider" }) };
-    expect(await dispatchQueuedDeliveries(env, { accountId: "acc_demo", ticketId: ticket.ticketId }, { provider: flaky })).toEqual({ sent: 0, failed: 0, retry: 1 });
-    const broken: DeliveryProvider = { name: "dev-mailbox", send: async () => ({ ok: false, retryable: false, error: "400 invalid recipient" }) };
-    expect(await dispatchQueuedDeliveries(env, { accountId: "acc_demo", ticketId: ticket.ticketId }, { provider: broken })).toEqual({ sent: 0, failed: 1, retry: 0 });
-    expect((await deliveriesOf(ticket.ticketId)).map((row) => [row.body, row.status])).toEqual([["First", "sent"], ["Second", "failed"]]);
+    await stub.flush();
+    await runDurableObjectAlarm(stub);
+    expect(provider.calls).toHaveLength(1);
+    expect(await owedDeliveries(stub)).toBe(0);
   });
 });
+
+describe("outbound deliveries that fail", () => {
+  it("retries a provider that fails 3 times from the room's alarm, with backoff, and delivers once", async () => {
+    const ticket = await inboundEmail("Flaky provider");
+    const stub = ticketRoomStub("acc_demo", ticket.ticketId);
+    const provider = await fakeProvider(stub, ["retry", "retry", "retry"]);
+    await reply(ticket.ticketId, "Sorry for the wait");
+    await flushRoom("acc_demo", ticket.ticketId);
+    expect(provider.calls).toHaveLength(1);
+    expect((await deliveriesOf(ticket.ticketId)).map((row) => row.status)).toEqual(["queued"]);
+    // Nothing else happens on the ticket: the room's alarm alone retries, later each time.
+    let lastWait = 0;
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      const wait = await dueIn(stub);
+      expect(wait).toBeGreaterThan(lastWait);
+      lastWait = wait;
+      expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+      await makeDueNow(stub);
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(provider.calls).toHaveLength(attempt);
+    }
+    const rows = await deliveriesOf(ticket.ticketId);
+    expect(rows.map((row) => row.status)).toEqual(["sent"]);
+    // One delivery id throughout: the provider's idempotency key.
+    expect(new Set(provider.calls)).toEqual(new Set([rows[0]!.id]));
+    expect(provider.delivered).toEqual([rows[0]!.id]);
+    expect(await owedDeliveries(stub)).toBe(0);
+    await runDurableObjectAlarm(stub);
+    await stub.flush();
+    expect(provider.calls).toHaveLength(4);
+  });
+
+  it("gives a delivery up after the give-up time: marked failed, and an internal note on the ticket says so", async () => {
+    const ticket = await inboundEmail("Provider down for a day");
+    const stub = ticketRoomStub("acc_demo", ticket.ticketId);
+    const provider = await fakeProvider(stub, Array<Script>(10).fill("retry"));
+    await reply(ticket.ticketId, "We refunded you");
+    await flushRoom("acc_demo", ticket.ticketId);
+    expect(provider.calls).toHaveLength(1);
+    // A day has passed since the first attempt.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE room_deliveries SET first_attempt_at = ?, next_at = 0", Date.now() - 25 * 3600_000);
+    });
+    await runDurableObjectAlarm(stub);
+    await flushRoom("acc_demo", ticket.ticketId);
+    expect((await deliveriesOf(ticket.ticketId)).map((row) => row.status)).toEqual(["failed"]);
+    const notes = await notesOf(ticket.ticketId);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain(`email reply to ${ticket.address} could not be delivered (2 attempts`);
+    expect(await owedDeliveries(stub)).toBe(0);
+  });
+
+  it("marks a delivery the provider refuses for good failed at once, with the note", async () => {
+    const ticket = await inboundEmail("Bad address");
+    const stub = ticketRoomStub("acc_demo", ticket.ticketId);
+    await fakeProvider(stub, ["refuse"]);
+    await reply(ticket.ticketId, "Hello?");
+    await flushRoom("acc_demo", ticket.ticketId);
+    expect((await deliveriesOf(ticket.ticketId)).map((row) => row.status)).toEqual(["failed"]);
+    expect(await notesOf(ticket.ticketId)).toEqual([expect.stringContaining("400 invalid recipient")]);
+  });
+
+  it("after a send whose outcome did not reach the shard, records it without sending again", async () => {
+    const ticket = await inboundEmail("Shard failed after the send");
+    const stub = ticketRoomStub("acc_demo", ticket.ticketId);
+    const provider = await fakeProvider(stub, ["retry"]);
+    await reply(ticket.ticketId, "On its way");
+    await flushRoom("acc_demo", ticket.ticketId);
+    // What the room holds when the provider took it but recording "sent" on the shard failed.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE room_deliveries SET state = 'sent', next_at = 0");
+    });
+    await runDurableObjectAlarm(stub);
+    expect((await deliveriesOf(ticket.ticketId)).map((row) => row.status)).toEqual(["sent"]);
+    expect(provider.calls).toHaveLength(1);
+    expect(await owedDeliveries(stub)).toBe(0);
+  });
+});
+
+type Script = "retry" | "refuse";
+
+/**
+ * Replaces the room's provider with one that follows `script` (one outcome per call, then
+ * success) and records every call's delivery id. Lives as long as the room's instance.
+ */
+async function fakeProvider(stub: ReturnType<typeof ticketRoomStub>, script: Script[]) {
+  const record = { calls: [] as string[], delivered: [] as string[] };
+  const remaining = [...script];
+  const provider: DeliveryProvider = {
+    name: "dev-mailbox",
+    async send(delivery) {
+      record.calls.push(delivery.id);
+      const next = remaining.shift();
+      if (next === "retry") return { ok: false, retryable: true, error: "503 from provider" };
+      if (next === "refuse") return { ok: false, retryable: false, error: "400 invalid recipient" };
+      record.delivered.push(delivery.id);
+      return { ok: true };
+    },
+  };
+  await runInDurableObject(stub, (instance: TicketRoom) => {
+    (instance as unknown as { deliveryProvider: () => DeliveryProvider }).deliveryProvider = () => provider;
+  });
+  return record;
+}
+
+function owedDeliveries(stub: ReturnType<typeof ticketRoomStub>): Promise<number> {
+  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM room_deliveries").one().n);
+}
+
+/** How long until the room's owed delivery is due. */
+function dueIn(stub: ReturnType<typeof ticketRoomStub>): Promise<number> {
+  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ at: number }>("SELECT next_at AS at FROM room_deliveries").one().at - Date.now());
+}
+
+/** Moves the owed delivery's next attempt to now, so the test need not wait out the backoff. */
+function makeDueNow(stub: ReturnType<typeof ticketRoomStub>): Promise<void> {
+  return runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE room_deliveries SET next_at = 0");
+  });
+}
+
+async function notesOf(ticketId: string): Promise<string[]> {
+  const shard = await shardOf("acc_demo");
+  const rows = await shard.client.execute({
+    sql: "SELECT body FROM messages WHERE ticket_id = ? AND author_kind = 'system' AND is_internal_note = 1 ORDER BY seq",
+    args: [ticketId],
+  });
+  return rows.rows.map((row) => String(row.body));
+}
 
 describe("the dev mailbox page", () => {
   it("lists deliveries newest first, escaped, filtered by account", async () => {

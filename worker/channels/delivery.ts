@@ -1,12 +1,10 @@
-import { and, asc, eq } from "drizzle-orm";
-import type { TicketRef } from "../../durable-objects/ticket-room/room-api.ts";
+import { and, eq } from "drizzle-orm";
 import type { OutboundDeliveryRequest } from "../../durable-objects/ticket-room/room-store.ts";
 import type { TicketRecord } from "../../durable-objects/ticket-room/ticket-record.ts";
 import type { Shard } from "../../schema/shards.ts";
-import { customers, newId, outboundDeliveries, type OutboundDelivery, type TicketChannel } from "../../schema/tables.ts";
+import { newId, outboundDeliveries, type OutboundDelivery, type TicketChannel } from "../../schema/tables.ts";
 import type { Env } from "../env.ts";
 import { ApiError } from "../http/errors.ts";
-import { accountShard } from "../shards.ts";
 
 // Outbound replies (email, SMS) and the providers that send them.
 //
@@ -16,8 +14,11 @@ import { accountShard } from "../shards.ts";
 //   2. the room commits message and delivery in one outbox entry, and its flush inserts
 //      the `outbound_deliveries` row (status "queued"), idempotently by message id, so a
 //      retried flush never sends twice;
-//   3. a dispatcher (`dispatchQueuedDeliveries`) hands queued rows to the provider named
-//      on the row and records "sent" or "failed".
+//   3. the room keeps the delivery in its own storage (committed with the message) until
+//      the shard records its outcome: once the flush has landed it hands the row to the
+//      provider and records "sent", retries a failure from its alarm with backoff, and
+//      after a bounded time records "failed" and adds an internal note to the thread
+//      (`durable-objects/ticket-room/deliveries.ts`).
 //
 // Providers. Locally there is no real provider: `DevMailboxProvider` ("dev-mailbox")
 // treats the `outbound_deliveries` row itself as the mailbox, which the developer opens at
@@ -35,6 +36,11 @@ export type SendResult = { ok: true } | { ok: false; retryable: boolean; error: 
 
 export interface DeliveryProvider {
   readonly name: string;
+  /**
+   * Sends one delivery. `delivery.id` is its idempotency key: a provider passes it upstream
+   * (an `Idempotency-Key` header, a message id) so that a send repeated after a crash
+   * between the send and the room recording it reaches the customer once.
+   */
   send(delivery: OutboundDelivery): Promise<SendResult>;
 }
 
@@ -119,53 +125,20 @@ export function replyDeliveryFor(
   };
 }
 
-/**
- * Sends a ticket's queued deliveries through the configured provider and records the
- * outcome ("sent", or "failed" when the provider says retrying is pointless; a retryable
- * failure stays "queued"). Meant to run right after the ticket's room has flushed, by the
- * room itself (one writer per ticket, so one dispatcher per ticket: at-least-once, never
- * two concurrent sends of a row). Rows recorded for another provider are left alone.
- */
-export async function dispatchQueuedDeliveries(
-  env: Env,
-  ref: TicketRef,
-  options: { shard?: Shard; provider?: DeliveryProvider; limit?: number } = {},
-): Promise<{ sent: number; failed: number; retry: number }> {
-  const shard = options.shard ?? (await accountShard(env, ref.accountId));
-  const provider = options.provider ?? deliveryProviderFor(env);
-  const queued = await shard.db
+/** A delivery's row while it is still queued; null when there is none (the customer had no address) or it is settled. */
+export async function queuedDelivery(shard: Shard, accountId: string, id: string): Promise<OutboundDelivery | null> {
+  const rows = await shard.db
     .select()
     .from(outboundDeliveries)
-    .where(
-      and(
-        eq(outboundDeliveries.accountId, ref.accountId),
-        eq(outboundDeliveries.ticketId, ref.ticketId),
-        eq(outboundDeliveries.status, "queued"),
-        eq(outboundDeliveries.provider, provider.name),
-      ),
-    )
-    .orderBy(asc(outboundDeliveries.createdAt), asc(outboundDeliveries.id))
-    .limit(options.limit ?? 50);
-  const outcome = { sent: 0, failed: 0, retry: 0 };
-  for (const delivery of queued) {
-    let result: SendResult;
-    try {
-      result = await provider.send(delivery);
-    } catch (error) {
-      result = { ok: false, retryable: true, error: String(error) };
-    }
-    if (!result.ok && result.retryable) {
-      outcome.retry += 1;
-      console.warn(`delivery ${delivery.id} via ${provider.name} will be retried: ${result.error}`);
-      continue;
-    }
-    if (!result.ok) console.error(`delivery ${delivery.id} via ${provider.name} failed: ${result.error}`);
-    await shard.db
-      .update(outboundDeliveries)
-      .set({ status: result.ok ? "sent" : "failed" })
-      .where(and(eq(outboundDeliveries.id, delivery.id), eq(outboundDeliveries.status, "queued")));
-    if (result.ok) outcome.sent += 1;
-    else outcome.failed += 1;
-  }
-  return outcome;
+    .where(and(eq(outboundDeliveries.accountId, accountId), eq(outboundDeliveries.id, id), eq(outboundDeliveries.status, "queued")))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Records a delivery's outcome; only a queued row changes, so a repeat is harmless. */
+export async function recordDeliveryOutcome(shard: Shard, accountId: string, id: string, status: "sent" | "failed"): Promise<void> {
+  await shard.db
+    .update(outboundDeliveries)
+    .set({ status })
+    .where(and(eq(outboundDeliveries.accountId, accountId), eq(outboundDeliveries.id, id), eq(outboundDeliveries.status, "queued")));
 }
