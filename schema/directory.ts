@@ -52,12 +52,16 @@ export async function lookupAccountShard(directoryDb: AnyShardDb, accountId: str
  */
 export const PLACEMENT_TTL_MS = 10_000;
 
-export type AccountPlacement = { shardIndex: number; movingToShard: number | null };
+/**
+ * Where an account lives, whether it is being moved (writers then hold their changes), and
+ * the write epoch its shard accepts (schema/write-fence.ts).
+ */
+export type AccountPlacement = { shardIndex: number; movingToShard: number | null; writeEpoch: number };
 
 /** Where an account lives, and whether it is being moved (writers then hold their changes). */
 export async function lookupAccountPlacement(directoryDb: AnyShardDb, accountId: string): Promise<AccountPlacement | null> {
   const rows = await directoryDb
-    .select({ shardIndex: accounts.shardIndex, movingToShard: accounts.movingToShard })
+    .select({ shardIndex: accounts.shardIndex, movingToShard: accounts.movingToShard, writeEpoch: accounts.writeEpoch })
     .from(accounts)
     .where(eq(accounts.id, accountId))
     .limit(1);
@@ -99,14 +103,18 @@ export async function registerAccount(
   return recorded;
 }
 
-/** Points an account at another shard (after its rows have been copied there). Returns false if unknown. */
-export async function moveAccount(directoryDb: AnyShardDb, accountId: string, shardIndex: number): Promise<boolean> {
+/**
+ * Points an account at a shard (after its rows have been copied there) and clears the
+ * moving mark; with `writeEpoch`, also the epoch that shard accepts for it (the mover sets
+ * it on the shard first). Returns false if unknown.
+ */
+export async function moveAccount(directoryDb: AnyShardDb, accountId: string, shardIndex: number, writeEpoch?: number): Promise<boolean> {
   if (!Number.isInteger(shardIndex) || shardIndex < 0) {
     throw new RangeError(`shardIndex must be a non-negative integer, got ${shardIndex}`);
   }
   const moved = await directoryDb
     .update(accounts)
-    .set({ shardIndex, movingToShard: null })
+    .set(writeEpoch === undefined ? { shardIndex, movingToShard: null } : { shardIndex, movingToShard: null, writeEpoch })
     .where(eq(accounts.id, accountId))
     .returning({ id: accounts.id });
   return moved.length > 0;

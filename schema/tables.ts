@@ -202,10 +202,28 @@ export const accounts = sqliteTable(
     shardIndex: integer("shard_index").notNull(),
     /** Set while the account is being copied to this shard; writers hold their outboxes. */
     movingToShard: integer("moving_to_shard"),
+    /**
+     * The account's write epoch on `shard_index`: writers carry it with the placement and
+     * every write batch checks it against that shard's `account_epochs` row (the write
+     * fence, schema/write-fence.ts). A move bumps it.
+     */
+    writeEpoch: integer("write_epoch").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [index("accounts_shard_idx").on(t.shardIndex)],
 );
+
+/**
+ * Per data shard: the write epoch this shard accepts for an account (no row = 0). A move
+ * sets the source's row to the new epoch before copying, so a writer still holding the old
+ * placement fails its whole batch instead of writing behind the copy; the target's row is
+ * set to the same epoch, which the directory then pairs with the target. Checked by the
+ * `write_fence` view's trigger (hand-written migration `*_write_fence.sql`).
+ */
+export const accountEpochs = sqliteTable("account_epochs", {
+  accountId: text("account_id").primaryKey(),
+  epoch: integer("epoch").notNull(),
+});
 
 export const agentLogins = sqliteTable(
   "agent_logins",
