@@ -5,6 +5,7 @@ import { accountHub } from "../worker/live/hub.ts";
 import { accountShardForWrite } from "../worker/shards.ts";
 import type { TicketChangeReport } from "./ticket-room/room-api.ts";
 import type { TicketRecord } from "./ticket-room/ticket-record.ts";
+import { KnownAlarm } from "./known-alarm.ts";
 
 /** One ticket room's flush: its outbox entries as shard statements, and what to tell the hub. */
 export interface RoomFlush {
@@ -18,6 +19,8 @@ export interface RoomFlush {
  * isolate and the next one cannot start meanwhile; a few hundred statements is the knee.
  */
 const MAX_STATEMENTS_PER_WRITE = 500;
+/** …and about this many bytes of statements: a room flush is at most ~1 MB, messages up to 100,000 characters. */
+const MAX_BYTES_PER_WRITE = 4_000_000;
 /**
  * Shard requests in flight at once: the next one uploads while the shard runs the current
  * one (the shard serialises the writes themselves). Per ticket, order is kept by the room,
@@ -25,8 +28,16 @@ const MAX_STATEMENTS_PER_WRITE = 500;
  */
 const WRITES_IN_FLIGHT = 2;
 
+/** Reports sent to the hub per call. */
+const REPORTS_PER_CALL = 200;
+/** Reports the hub did not take are retried from the alarm: this long after the first failure, doubling… */
+const REPORT_RETRY_BASE_MS = 1_000;
+/** …up to this. */
+const REPORT_RETRY_MAX_MS = 30_000;
+
 interface Waiting {
   flush: RoomFlush;
+  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -38,23 +49,54 @@ interface Waiting {
  *
  * Why: a room flushes a handful of messages at a time, and a shard request's fixed cost
  * (HTTP, transaction, commit) dwarfs a row's; across a busy account's rooms the flushes that
- * arrive while one write is in flight go out together in the next one. Nothing here is
- * durable and nothing needs to be: a room keeps its outbox until `write` resolves, so a
- * writer that dies mid-request only makes its callers retry (every statement is idempotent).
+ * arrive while one write is in flight go out together in the next one. A room keeps its
+ * outbox until `write` resolves, so a writer that dies mid-request only makes its callers
+ * retry (every statement is idempotent).
+ *
+ * Persistence never waits on the hub: once the shard has a batch, its reports are stored
+ * here (with an alarm behind them, in the same transaction), the rooms are answered, and the
+ * reports go to the hub oldest first, retried from the alarm while the hub fails. The hub's
+ * periodic check against the shard stays as the safety net.
  */
 export class AccountWriter extends DurableObject<Env> {
   private waiting: Waiting[] = [];
   private inFlight = 0;
   /** Since this instance started (tests, diagnostics). */
   private readonly counters = { flushes: 0, shardRequests: 0 };
+  private readonly nextAlarm: KnownAlarm;
+  private reporting: Promise<void> | null = null;
+  private reportAgain = false;
 
-  /** Resolves once the flush is on the shard and the hub has its report; rejects otherwise. */
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS pending_reports (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      account_id TEXT NOT NULL,
+      payload TEXT NOT NULL)`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS writer_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.nextAlarm = new KnownAlarm(ctx.storage);
+    void ctx.blockConcurrencyWhile(() => this.nextAlarm.load());
+  }
+
+  /** Resolves once the flush is on the shard (its report is queued for the hub); rejects otherwise. */
   write(accountId: string, flush: RoomFlush): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.counters.flushes++;
-      this.waiting.push({ flush, resolve, reject });
+      this.waiting.push({ flush, bytes: statementBytes(flush), resolve, reject });
       this.drain(accountId);
     });
+  }
+
+  /** Sends the queued reports now; resolves with how many are still queued (tests, diagnostics). */
+  async deliverReports(): Promise<number> {
+    await this.sendQueuedReports();
+    return this.queuedReports();
+  }
+
+  /** Retries the reports the hub has not taken. */
+  override async alarm(): Promise<void> {
+    this.nextAlarm.fired();
+    await this.sendQueuedReports();
   }
 
   /** Flushes received and shard requests made since this instance started. */
@@ -74,13 +116,16 @@ export class AccountWriter extends DurableObject<Env> {
     }
   }
 
-  /** Whole flushes, oldest first, up to the size limit (always at least one). */
+  /** Whole flushes, oldest first, up to the size limits (always at least one). */
   private takeBatch(): Waiting[] {
     let statements = 0;
+    let bytes = 0;
     let count = 0;
     for (const waiting of this.waiting) {
-      if (count > 0 && statements + waiting.flush.statements.length > MAX_STATEMENTS_PER_WRITE) break;
+      const tooMany = statements + waiting.flush.statements.length > MAX_STATEMENTS_PER_WRITE;
+      if (count > 0 && (tooMany || bytes + waiting.bytes > MAX_BYTES_PER_WRITE)) break;
       statements += waiting.flush.statements.length;
+      bytes += waiting.bytes;
       count++;
     }
     return this.waiting.splice(0, count);
@@ -100,13 +145,99 @@ export class AccountWriter extends DurableObject<Env> {
         for (const waiting of batch) await this.writeTogether(accountId, [waiting]);
         return;
       }
-      await accountHub(this.env, accountId).reportTicketChanges(batch.map((waiting) => waiting.flush.report));
+      this.queueReports(accountId, batch.map((waiting) => waiting.flush.report));
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
       return;
     }
     for (const waiting of batch) waiting.resolve();
+    this.ctx.waitUntil(this.sendQueuedReports());
   }
+
+  /** Stores reports for the hub, with the alarm that retries them armed in the same transaction. */
+  private queueReports(accountId: string, reports: RoomFlush["report"][]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const report of reports) {
+        this.ctx.storage.sql.exec("INSERT INTO pending_reports (account_id, payload) VALUES (?, ?)", accountId, JSON.stringify(report));
+      }
+      this.nextAlarm.armBy(Date.now() + REPORT_RETRY_MAX_MS);
+    });
+  }
+
+  private queuedReports(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending_reports").one().n;
+  }
+
+  /** Sends queued reports to the hub, oldest first, one sender at a time (the hub applies them in order). */
+  private sendQueuedReports(): Promise<void> {
+    this.reportAgain = true;
+    this.reporting ??= (async () => {
+      try {
+        while (this.reportAgain) {
+          this.reportAgain = false;
+          await this.sendAllQueued();
+        }
+      } finally {
+        this.reporting = null;
+      }
+    })();
+    return this.reporting;
+  }
+
+  private async sendAllQueued(): Promise<void> {
+    for (;;) {
+      const rows = this.ctx.storage.sql
+        .exec<{ seq: number; account_id: string; payload: string }>("SELECT seq, account_id, payload FROM pending_reports ORDER BY seq LIMIT ?", REPORTS_PER_CALL)
+        .toArray();
+      const last = rows.at(-1);
+      if (!last) {
+        this.setMeta("report_failures", null);
+        this.nextAlarm.clear();
+        return;
+      }
+      try {
+        await this.sendReports(last.account_id, rows.map((row) => JSON.parse(row.payload) as RoomFlush["report"]));
+      } catch (error) {
+        const failures = Number(this.meta("report_failures") ?? "0") + 1;
+        this.setMeta("report_failures", String(failures));
+        const delay = Math.min(REPORT_RETRY_MAX_MS, REPORT_RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
+        console.warn(`account writer: the hub did not take ${rows.length} reports (${failures}x), retrying in ${delay} ms:`, String(error));
+        this.nextAlarm.clear();
+        this.nextAlarm.armBy(Date.now() + delay);
+        return;
+      }
+      this.ctx.storage.sql.exec("DELETE FROM pending_reports WHERE seq <= ?", last.seq);
+    }
+  }
+
+  /** Hands reports to the account's hub (a seam for fault-injection tests). */
+  protected async sendReports(accountId: string, reports: RoomFlush["report"][]): Promise<void> {
+    await accountHub(this.env, accountId).reportTicketChanges(reports);
+  }
+
+  private meta(key: string): string | null {
+    return this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM writer_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string | null): void {
+    if (value === null) this.ctx.storage.sql.exec("DELETE FROM writer_meta WHERE key = ?", key);
+    else this.ctx.storage.sql.exec("INSERT OR REPLACE INTO writer_meta (key, value) VALUES (?, ?)", key, value);
+  }
+}
+
+/** About how many bytes a flush's statements take on the wire (their SQL and text arguments). */
+function statementBytes(flush: RoomFlush): number {
+  let bytes = 0;
+  for (const statement of flush.statements) {
+    if (typeof statement === "string") {
+      bytes += statement.length;
+      continue;
+    }
+    bytes += statement.sql.length;
+    const args = statement.args ?? [];
+    for (const arg of Array.isArray(args) ? args : Object.values(args)) bytes += typeof arg === "string" ? arg.length : 8;
+  }
+  return bytes;
 }
 
 /** The shard refused a statement (constraint, SQL error), as opposed to being unreachable. */

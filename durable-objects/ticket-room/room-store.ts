@@ -1,3 +1,4 @@
+import { KnownAlarm } from "../known-alarm.ts";
 import type { Actor, MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 // The room's own SQLite: the current ticket and the outbox of changes not yet on the shard
@@ -87,6 +88,7 @@ export class RoomStore {
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
+    this.alarm = new KnownAlarm(storage);
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS room_ticket (id TEXT PRIMARY KEY, data TEXT NOT NULL)`);
     storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,38 +109,8 @@ export class RoomStore {
       last_error TEXT)`);
   }
 
-  /**
-   * When the alarm is set for (null: none). Known exactly: read once when the object starts
-   * (`loadAlarm`), then kept by every set and delete here, so a commit can arm its guard
-   * synchronously, inside its transaction, and only when no earlier alarm is set.
-   */
-  private alarmAt: number | null = null;
-
-  async loadAlarm(): Promise<void> {
-    this.alarmAt = await this.storage.getAlarm();
-  }
-
-  alarm(): number | null {
-    return this.alarmAt;
-  }
-
-  /** Sets the alarm unless one is already set no later than `at`. */
-  armAlarmBy(at: number): void {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    void this.storage.setAlarm(at);
-  }
-
-  /** The alarm handler runs: the alarm that called it is no longer set. */
-  alarmFired(): void {
-    this.alarmAt = null;
-  }
-
-  deleteAlarm(): void {
-    if (this.alarmAt === null) return;
-    this.alarmAt = null;
-    void this.storage.deleteAlarm();
-  }
+  /** The room's one alarm (see TicketRoom.rearm for what it serves). */
+  readonly alarm: KnownAlarm;
 
   ticket(): TicketRecord | null {
     if (this.cached === undefined) {
@@ -187,7 +159,7 @@ export class RoomStore {
           seq,
         );
       }
-      this.armAlarmBy(Date.now() + FLUSH_GUARD_MS);
+      this.alarm.armBy(Date.now() + FLUSH_GUARD_MS);
     });
     this.cached = entry.after;
   }

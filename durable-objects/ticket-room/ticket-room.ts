@@ -68,7 +68,7 @@ export class TicketRoom extends DurableObject<Env> {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage);
     // Commits arm the alarm synchronously: they must know whether an earlier one is set.
-    void ctx.blockConcurrencyWhile(() => this.store.loadAlarm());
+    void ctx.blockConcurrencyWhile(() => this.store.alarm.load());
   }
 
   async create(
@@ -192,8 +192,19 @@ export class TicketRoom extends DurableObject<Env> {
     return this.store.pendingCount();
   }
 
-  /** Flushes now and waits; resolves whether or not the shard accepted (see pendingChanges). */
+  /**
+   * Flushes now and waits, then waits for the account's writer to hand what landed to the
+   * hub; resolves whether or not the shard or the hub accepted (see pendingChanges).
+   */
   async flush(): Promise<void> {
+    await this.drainOutbox();
+    const ticket = this.store.ticket();
+    if (!ticket) return;
+    const writer = this.env.ACCOUNT_WRITER.get(this.env.ACCOUNT_WRITER.idFromName(ticket.accountId));
+    await writer.deliverReports().catch((error: unknown) => console.warn("ticket room: reports not delivered yet:", String(error)));
+  }
+
+  private async drainOutbox(): Promise<void> {
     this.requestFlush();
     while (this.flushing) await this.flushing;
   }
@@ -204,13 +215,13 @@ export class TicketRoom extends DurableObject<Env> {
    * when its time has come, and deletes a quiet room's flushed entries.
    */
   override async alarm(): Promise<void> {
-    this.store.alarmFired();
+    this.store.alarm.fired();
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
       this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
     }
-    await this.flush();
+    await this.drainOutbox();
     this.store.deleteDoneNow();
     this.rearm();
   }
@@ -232,9 +243,9 @@ export class TicketRoom extends DurableObject<Env> {
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null) due.push(ticket.snoozedUntil);
     const delivery = this.store.nextDeliveryAt();
     if (delivery !== null) due.push(delivery);
-    if (this.store.hasUndeletedDone()) due.push(this.store.alarm() ?? now + TIDY_AFTER_MS);
-    if (due.length === 0) this.store.deleteAlarm();
-    else this.store.armAlarmBy(Math.min(...due));
+    if (this.store.hasUndeletedDone()) due.push(this.store.alarm.get() ?? now + TIDY_AFTER_MS);
+    if (due.length === 0) this.store.alarm.clear();
+    else this.store.alarm.armBy(Math.min(...due));
   }
 
   /**

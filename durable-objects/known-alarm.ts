@@ -1,0 +1,41 @@
+/**
+ * A Durable Object's alarm, known without asking storage: read once when the object starts
+ * (`load`, inside `blockConcurrencyWhile`), then kept by every set and delete made here. So
+ * a commit can arm the alarm synchronously, in its own storage transaction (writes with no
+ * await between them commit together), and only when no earlier alarm is set.
+ */
+export class KnownAlarm {
+  private at: number | null = null;
+  private readonly storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+  }
+
+  async load(): Promise<void> {
+    this.at = await this.storage.getAlarm();
+  }
+
+  /** When the alarm is set for; null when none is. */
+  get(): number | null {
+    return this.at;
+  }
+
+  /** Sets the alarm unless one is already set no later than `at`. */
+  armBy(at: number): void {
+    if (this.at !== null && this.at <= at) return;
+    this.at = at;
+    void this.storage.setAlarm(at);
+  }
+
+  /** The alarm handler runs: the alarm that called it is no longer set. */
+  fired(): void {
+    this.at = null;
+  }
+
+  clear(): void {
+    if (this.at === null) return;
+    this.at = null;
+    void this.storage.deleteAlarm();
+  }
+}
