@@ -1,6 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReadFixture, type ReadFixture } from "../test-support/read-fixture.ts";
+import { sealCursor } from "./cursor.ts";
 import { queryTicketPage, searchTerms, SearchQueryError, type SearchWindow } from "./search.ts";
 
 // queryTicketPage's search window (see search.ts, "Cost control"), with words no other
@@ -10,6 +11,7 @@ let fx: ReadFixture;
 const token = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (byte) => String.fromCharCode(97 + (byte % 26))).join("");
 const A = `wa${token()}`;
 const B = `wb${token()}`;
+const SECRET = "search-test-secret-0123456789";
 /** Ticket key → id, in insert order (so rowid order): K1 is the oldest. */
 const ids: Record<string, string> = {};
 
@@ -49,7 +51,7 @@ afterAll(async () => {
 });
 
 async function found(q: string, window?: SearchWindow): Promise<string[]> {
-  const page = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q, limit: 100, window });
+  const page = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q, limit: 100, window, cursorSecret: SECRET });
   return page.rows.map((row) => Object.entries(ids).find(([, id]) => id === row.id)?.[0] ?? row.id).sort();
 }
 
@@ -95,7 +97,7 @@ describe("the search window", () => {
 
   it("pages through a windowed search with the window kept in the cursor", async () => {
     const window = { messages: 2, tickets: 2 };
-    const all = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q: A, limit: 100, window });
+    const all = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q: A, limit: 100, window, cursorSecret: SECRET });
     expect(all.rows.length).toBe(4);
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -107,6 +109,7 @@ describe("the search window", () => {
         limit: 1,
         window,
         cursor,
+        cursorSecret: SECRET,
       });
       seen.push(...page.rows.map((row) => row.id));
       cursor = page.nextCursor;
@@ -138,8 +141,38 @@ describe("the search window", () => {
     expect(await found(A, window)).toContain("K7");
   });
 
+  it("ranks no more rows than its window holds, whatever window a cursor carries", async () => {
+    const window = { messages: 2, tickets: 2 };
+    const expected = await found(A, window);
+    expect(expected.length).toBeGreaterThan(1);
+    const first = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q: A, limit: 1, window, cursorSecret: SECRET });
+    expect(first.nextCursor).not.toBeNull();
+    // The cursor's window widened to every row of the shard, and signed as if by the API
+    // (a leaked secret, or a bug that lets a wide window through): the clamp still holds.
+    const [payload = ""] = first.nextCursor!.split(".");
+    const data = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    data["w"] = [1, 2 ** 50, -1, -(2 ** 50), 1, -1];
+    const binding = { accountId: fx.accountId, sort: "relevance", order: "desc", terms: searchTerms(A).join(" ") };
+    let cursor: string | null = await sealCursor(data, binding, SECRET);
+    const seen = first.rows.map((row) => row.id);
+    for (let pages = 0; cursor && pages < 10; pages++) {
+      const page: Awaited<ReturnType<typeof queryTicketPage>> = await queryTicketPage(fx.shard.db, {
+        accountId: fx.accountId,
+        q: A,
+        limit: 1,
+        window,
+        cursor,
+        cursorSecret: SECRET,
+      });
+      seen.push(...page.rows.map((row) => row.id));
+      cursor = page.nextCursor;
+    }
+    const keys = seen.map((id) => Object.entries(ids).find(([, known]) => known === id)?.[0] ?? id).sort();
+    expect(keys).toEqual(expected);
+  });
+
   it("scores a ticket by all its matching rows and breaks ties by id", async () => {
-    const page = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q: A, limit: 100 });
+    const page = await queryTicketPage(fx.shard.db, { accountId: fx.accountId, q: A, limit: 100, cursorSecret: SECRET });
     const scores = page.rows.map((row) => row.score!);
     expect(scores.every((score) => Number.isSafeInteger(score) && score > 0)).toBe(true);
     expect(scores).toEqual([...scores].sort((x, y) => y - x));

@@ -2,6 +2,9 @@ import { and, eq, sql, type SQL } from "drizzle-orm";
 import { fnv1a32 } from "../../schema/directory.ts";
 import type { AnyShardDb } from "../../schema/shards.ts";
 import { TICKETS_FTS_TABLE, tickets } from "../../schema/tables.ts";
+import { CursorError, openCursor, sealCursor, type CursorBinding } from "./cursor.ts";
+
+export { CursorError };
 
 // One page of an account's tickets: filtered (a drizzle condition, see views/filter.ts),
 // optionally full-text searched and ranked, ordered, and paged with an opaque keyset
@@ -39,7 +42,9 @@ import { TICKETS_FTS_TABLE, tickets } from "../../schema/tables.ts";
 //   unselective one ("order") is ranked among its newest matches, which is what an agent
 //   paging through thousands of hits wants anyway. The window (its lower and upper rowids)
 //   travels in the cursor, so every page of one search ranks the same rows, and rows
-//   written after the first page wait for the next search.
+//   written after the first page wait for the next search. Cursors are signed and bound to
+//   the account and the search (cursor.ts), and a page still ranks no more than the window
+//   sizes below the cursor's upper bounds, so no cursor can make a search cost more.
 // - Account scope: tickets_fts.account_id is UNINDEXED, and reading it costs a row lookup
 //   per match, so rows are scoped through their ticket (tickets.account_id) after the
 //   window is taken. The window is the shard's newest matching rows, shared by the accounts
@@ -64,10 +69,6 @@ export const DEFAULT_SEARCH_WINDOW: SearchWindow = { messages: 3_000, tickets: 1
 /** bm25 weights per tickets_fts column: ticket_id, account_id, subject, body, customer_name, customer_email. */
 const BM25_WEIGHTS = "0.0, 0.0, 10.0, 1.0, 5.0, 5.0";
 const SCORE_SCALE = 1_000_000_000;
-
-export class CursorError extends Error {
-  override name = "CursorError";
-}
 
 export class SearchQueryError extends Error {
   override name = "SearchQueryError";
@@ -107,6 +108,8 @@ export type TicketPageQuery = {
   limit: number;
   /** `nextCursor` of the previous page (same query), or absent for the first page. */
   cursor?: string | null | undefined;
+  /** Signs and checks cursors (the Worker's AUTH_SECRET). */
+  cursorSecret: string;
   /** Defaults to DEFAULT_SEARCH_WINDOW (tests use small ones). */
   window?: SearchWindow | undefined;
 };
@@ -132,20 +135,6 @@ type CursorData = {
   w?: Window;
 };
 
-function toBase64Url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): string {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-}
-
 const isInt = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
 
 function keyCount(sort: TicketSort): number {
@@ -156,17 +145,27 @@ const INVALID_CURSOR = "the cursor is not one this API returned";
 
 type After = { keys?: (number | string)[]; offset?: number; window?: Window };
 
-function decodeCursor(cursor: string, sort: TicketSort, order: SortOrder, queryHash: number, searching: boolean): After {
-  let data: CursorData;
-  try {
-    data = JSON.parse(fromBase64Url(cursor)) as CursorData;
-  } catch {
-    throw new CursorError(INVALID_CURSOR);
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new CursorError(INVALID_CURSOR);
-  if (data.s !== sort || data.o !== order || data.h !== queryHash) {
-    throw new CursorError("the cursor belongs to a different sort, order or search: start again without it");
-  }
+/** Rowid signs of a window: message rows are positive, ticket rows negative (see searchCtes). */
+function isWindow(value: unknown): value is Window {
+  if (!(Array.isArray(value) && value.length === 6 && value.every(isInt))) return false;
+  const [mlow, mtop, tlow, ttop, amlow, attop] = value as Window;
+  return mlow >= 1 && mtop >= 0 && tlow <= -1 && ttop <= 0 && amlow >= 1 && attop <= -1;
+}
+
+async function decodeCursor(
+  cursor: string,
+  binding: CursorBinding & { sort: TicketSort; order: SortOrder },
+  secret: string,
+  queryHash: number,
+  searching: boolean,
+): Promise<After> {
+  const { sort, order } = binding;
+  const mismatch = (fields: Record<string, unknown>) =>
+    fields["s"] !== sort || fields["o"] !== order || fields["h"] !== queryHash
+      ? "the cursor belongs to a different sort, order or search: start again without it"
+      : null;
+  // Verified means issued for this account, sort, order and search (the MAC covers them).
+  const data = (await openCursor(cursor, binding, secret, mismatch)) as CursorData;
   const after: After = {};
   if (sort === "relevance") {
     if (!isInt(data.n) || data.n < 1) throw new CursorError(INVALID_CURSOR);
@@ -180,14 +179,10 @@ function decodeCursor(cursor: string, sort: TicketSort, order: SortOrder, queryH
   }
   if (searching) {
     const window = data.w;
-    if (!(Array.isArray(window) && window.length === 6 && window.every(isInt))) throw new CursorError(INVALID_CURSOR);
+    if (!isWindow(window)) throw new CursorError(INVALID_CURSOR);
     after.window = window;
   }
   return after;
-}
-
-function encodeCursor(data: CursorData): string {
-  return toBase64Url(JSON.stringify(data));
 }
 
 const PRIORITY_RANK = sql`(case ${tickets.priority} when 'low' then 0 when 'normal' then 1 when 'high' then 2 when 'urgent' then 3 else 1 end)`;
@@ -223,6 +218,8 @@ const raw = (value: number) => sql.raw(String(value));
  *   whole range when fewer match);
  * - amlow / attop: for multi-word searches, the same count of newest rows older than
  *   that which contain every word.
+ * A window from a cursor is clamped to the same counts below its mtop / ttop: for a cursor
+ * this API returned that changes nothing (rows written since are above mtop / ttop).
  */
 function searchCtes(terms: string[], size: SearchWindow, given: Window | undefined): SQL {
   const fts = sql.identifier(TICKETS_FTS_TABLE);
@@ -236,16 +233,23 @@ function searchCtes(terms: string[], size: SearchWindow, given: Window | undefin
   const newestTicket = (match: string, above: SQL, offset: number) =>
     sql`(select rowid from ${fts} where ${fts} match ${match} and rowid < 0 ${above} order by rowid asc limit 1 offset ${raw(offset)})`;
   const [mlow, mtop, tlow, ttop, amlow, attop] = given ?? [null, null, null, null, null, null];
-  const bounds = sql`bounds as materialized (
-      select coalesce(${mlow}, ${newestMessage(any, sql``, size.messages - 1)}, 1) as mlow,
-             coalesce(${mtop}, ${newestMessage(any, sql``, 0)}, 0) as mtop,
-             coalesce(${tlow}, ${newestTicket(any, sql``, size.tickets - 1)}, -1) as tlow,
+  // Lower bounds are the window's size-th newest rows below the upper ones, or the given
+  // bound when that is narrower (max for message rowids, min for negative ticket rowids).
+  const bounds = sql`tops as materialized (
+      select coalesce(${mtop}, ${newestMessage(any, sql``, 0)}, 0) as mtop,
              coalesce(${ttop}, ${newestTicket(any, sql``, 0)}, 0) as ttop
+    ),
+    bounds as materialized (
+      select max(coalesce(${mlow}, 1), coalesce(${newestMessage(any, sql`and rowid <= (select mtop from tops)`, size.messages - 1)}, 1)) as mlow,
+             mtop,
+             min(coalesce(${tlow}, -1), coalesce(${newestTicket(any, sql`and rowid >= (select ttop from tops)`, size.tickets - 1)}, -1)) as tlow,
+             ttop
+      from tops
     ),
     win as materialized (
       select mlow, mtop, tlow, ttop,
-        ${multi ? sql`coalesce(${amlow}, ${newestMessage(all, sql`and rowid < (select mlow from bounds)`, size.messages - 1)}, 1)` : sql`1`} as amlow,
-        ${multi ? sql`coalesce(${attop}, ${newestTicket(all, sql`and rowid > (select tlow from bounds)`, size.tickets - 1)}, -1)` : sql`-1`} as attop
+        ${multi ? sql`max(coalesce(${amlow}, 1), coalesce(${newestMessage(all, sql`and rowid < (select mlow from bounds)`, size.messages - 1)}, 1))` : sql`1`} as amlow,
+        ${multi ? sql`min(coalesce(${attop}, -1), coalesce(${newestTicket(all, sql`and rowid > (select tlow from bounds)`, size.tickets - 1)}, -1))` : sql`-1`} as attop
       from bounds
     )`;
   const scans: SQL[] = [];
@@ -296,7 +300,8 @@ export async function queryTicketPage(db: AnyShardDb, query: TicketPageQuery): P
   const keys = sortKeys(sort);
   const conditions: SQL[] = [eq(tickets.accountId, query.accountId)];
   if (query.where) conditions.push(query.where);
-  const after: After = query.cursor ? decodeCursor(query.cursor, sort, order, queryHash, searching) : {};
+  const binding = { accountId: query.accountId, sort, order, terms: terms.join(" ") } satisfies CursorBinding;
+  const after: After = query.cursor ? await decodeCursor(query.cursor, binding, query.cursorSecret, queryHash, searching) : {};
   if (after.keys) {
     // Keyset: strictly after the previous page's last row, in (keys…, id) order.
     const left = sql.join([...keys, sql`${tickets.id}`], sql`, `);
@@ -336,7 +341,7 @@ export async function queryTicketPage(db: AnyShardDb, query: TicketPageQuery): P
     if (searching) {
       data.w = (["mlow", "mtop", "tlow", "ttop", "amlow", "attop"] as const).map((name) => Number(last[name])) as Window;
     }
-    nextCursor = encodeCursor(data);
+    nextCursor = await sealCursor(data, binding, query.cursorSecret);
   }
   return { rows, nextCursor };
 }

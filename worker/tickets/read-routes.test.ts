@@ -311,6 +311,54 @@ describe("GET /api/tickets", () => {
   });
 });
 
+describe("GET /api/tickets cursors are signed and bound to the account and the search", () => {
+  /** Rewrites a cursor's JSON payload (the part before any signature) and keeps the rest. */
+  function tamper(cursor: string, edit: (data: Record<string, unknown>) => void): string {
+    const [payload = "", ...rest] = cursor.split(".");
+    const data = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    edit(data);
+    const encoded = btoa(JSON.stringify(data)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    return [encoded, ...rest].join(".");
+  }
+
+  async function expectCursorRefused(response: Response, message: RegExp): Promise<void> {
+    expect(response.status).toBe(400);
+    const body = await readJson<ErrorBody>(response);
+    expect(body.error.code).toBe("VALIDATION_FAILED");
+    expect(Object.keys(body.error.fields ?? {})).toEqual(["cursor"]);
+    expect(body.error.fields?.["cursor"]?.join()).toMatch(message);
+  }
+
+  it("refuses a cursor issued to another account", async () => {
+    const first = await list("sort=created&limit=2");
+    expect(first.nextCursor).not.toBeNull();
+    const response = await requestAs(SEEDED.ana, `/api/tickets?sort=created&limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`);
+    await expectCursorRefused(response, /another account/);
+  });
+
+  it("refuses a cursor whose keyset was altered", async () => {
+    const first = await list("sort=created&limit=2");
+    const altered = tamper(first.nextCursor!, (data) => {
+      const keys = data["k"] as (number | string)[];
+      keys[0] = Number(keys[0]) + 1;
+    });
+    await expectCursorRefused(await fx.request(`/api/tickets?sort=created&limit=2&cursor=${encodeURIComponent(altered)}`), /altered/);
+  });
+
+  it("pages through a search, and refuses its cursor once the window in it is widened", async () => {
+    const all = await list("q=fixture&limit=100");
+    expect(all.tickets.length).toBeGreaterThan(2);
+    const paged = await pages("q=fixture", 2);
+    expect(paged.ids).toEqual(all.tickets.map((ticket) => ticket.id));
+
+    const first = await list("q=fixture&limit=2");
+    const widened = tamper(first.nextCursor!, (data) => {
+      data["w"] = [1, 2 ** 50, -1, -(2 ** 50), 1, -1];
+    });
+    await expectCursorRefused(await fx.request(`/api/tickets?q=fixture&limit=2&cursor=${encodeURIComponent(widened)}`), /altered/);
+  });
+});
+
 describe("GET /api/tickets/:id", () => {
   it("returns the ticket with its thread in seq order, internal notes included", async () => {
     const ticket = fx.tickets[1]!;

@@ -19,7 +19,7 @@ import {
   type TicketStatus,
   type ViewFilter,
 } from "../../schema/tables.ts";
-import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
+import { authSecret, requireAgent, type AuthedEnv } from "../auth/middleware.ts";
 import { zValidator } from "@hono/zod-validator";
 import { ApiError, validationFailed } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
@@ -230,6 +230,7 @@ export const ticketReadRoutes = new Hono<AuthedEnv>()
         order,
         limit: query.limit,
         cursor: query.cursor,
+        cursorSecret: authSecret(c.env),
       });
     } catch (error) {
       if (error instanceof CursorError) throw fieldError("cursor", error.message);
