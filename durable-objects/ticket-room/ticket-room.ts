@@ -147,6 +147,21 @@ export class TicketRoom extends DurableObject<Env> {
     return this.systemAssign(current.value, null);
   }
 
+  /**
+   * Drops tags deleted from the account (the tag route tells each room that holds one), so
+   * the record and what it reports to the hub no longer carry them.
+   */
+  async dropTags(ref: TicketRef, tagIds: readonly string[]): Promise<RoomResult<{ dropped: boolean }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const removeTagIds = tagIds.filter((tagId) => current.value.tagIds.includes(tagId));
+    if (removeTagIds.length === 0) return { ok: true, value: { dropped: false } };
+    const next = applyPatch(current.value, { removeTagIds }, Date.now());
+    this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor: SYSTEM });
+    this.requestFlush();
+    return { ok: true, value: { dropped: true } };
+  }
+
   private systemAssign(ticket: TicketRecord, agentId: string | null): RoomResult<{ assigned: boolean }> {
     const next = applyPatch(ticket, { assigneeId: agentId }, Date.now());
     this.store.commit({ version: next.version, before: ticket, after: next, message: null, delivery: null, actor: SYSTEM });

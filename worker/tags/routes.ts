@@ -5,10 +5,12 @@ import type { ShardDb } from "../../schema/shards.ts";
 import { newId, tags, ticketTags, type Tag } from "../../schema/tables.ts";
 import type { AgentIdentity } from "../auth/identity.ts";
 import { requireAgent, type AuthedEnv } from "../auth/middleware.ts";
+import { afterResponse } from "../http/after-response.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
+import { dropTagFromRooms } from "./drop-from-rooms.ts";
 
 // The account's tag list. Every agent reads it (to tag tickets); creating, renaming and
 // deleting tags changes what everyone sees, so those are admin-only. Names are unique per
@@ -114,10 +116,15 @@ export const tagRoutes = new Hono<AuthedEnv>()
     const { id } = c.req.valid("param");
     const { db } = await accountShardForWrite(c.env, agent.accountId);
     await tagOr404(db, agent.accountId, id);
+    const holders = await db
+      .select({ ticketId: ticketTags.ticketId })
+      .from(ticketTags)
+      .where(and(eq(ticketTags.accountId, agent.accountId), eq(ticketTags.tagId, id)));
     // The foreign key cascades too; deleting the links explicitly does not rely on it.
     await db.batch([
       db.delete(ticketTags).where(and(eq(ticketTags.accountId, agent.accountId), eq(ticketTags.tagId, id))),
       db.delete(tags).where(and(eq(tags.accountId, agent.accountId), eq(tags.id, id))),
     ]);
+    await afterResponse(c, dropTagFromRooms(c.env, agent.accountId, id, holders.map((row) => row.ticketId)));
     return c.body(null, 204);
   });
