@@ -46,7 +46,13 @@ export function accountShard(env: Env, accountId: string): Promise<Shard> {
 
 export { AccountMovingError };
 
-/** The shard to write an account's data to; throws AccountMovingError during a move. */
+/**
+ * The shard to write an account's data to; throws AccountMovingError during a move. Its
+ * writes carry the account's write fence (schema/write-fence.ts): a batch written with a
+ * placement a move has since retired fails whole with AccountMovingError (no SQLITE_ code,
+ * so the AccountWriter rejects it for a retry instead of splitting it), and a single write
+ * statement is replayed on the new placement once the move is over.
+ */
 export function accountShardForWrite(env: Env, accountId: string): Promise<Shard> {
   return orNotFound(openedFor(env).placements.shardForWrite(accountId));
 }

@@ -6,6 +6,11 @@ import type { Shard } from "../../schema/shards.ts";
 // directly on the account's shard. A new customer's id is derived from the account and the
 // address, so two requests racing to create the same customer (two webhooks for one new
 // sender) insert the same row and both end up with it, instead of two look-alike customers.
+//
+// Pass the shard from `accountShardForWrite` (POST /api/tickets and the channel webhooks
+// do): its writes carry the account's write fence, so an insert made with a placement that
+// an account move has retired fails on the old shard and is replayed on the new one,
+// instead of landing behind the move's copy (schema/write-fence.ts).
 
 export type CustomerContact = Pick<Customer, "id" | "accountId" | "email" | "name" | "phone">;
 
