@@ -34,7 +34,7 @@ import {
   type WaitingTicket,
 } from "./assignment.ts";
 import { EMPTY_CONFIG, loadHubConfig, type HubAgent, type HubConfig } from "./hub-config.ts";
-import { HubStore } from "./hub-store.ts";
+import { HubStore, type IndexedTicket } from "./hub-store.ts";
 import {
   applyCountDelta,
   ensureAgent,
@@ -48,7 +48,7 @@ import {
   writeViews,
 } from "./inbox-doc.ts";
 import { notificationsFor, type NotificationDraft } from "./notifications.ts";
-import { countAll, countDelta, windowExpiry } from "./view-counts.ts";
+import { addKeysDelta, countEntry, viewsCountClosed } from "./view-counts.ts";
 
 /** How long an agent whose last socket closed still shows online (a tab handover, a reload). */
 const OFFLINE_GRACE_MS = 3_000;
@@ -58,9 +58,15 @@ const SWEEP_INTERVAL_MS = 30_000;
 const RECONCILE_INTERVAL_MS = 5 * 60_000;
 /** Tickets changed this long before the last check are looked at again (clock skew, in-flight writes). */
 const RECONCILE_OVERLAP_MS = 60_000;
-/** After a restart the counts are recomputed from the index unless that was done this recently. */
-const RECOUNT_AFTER_RESTART_MS = 60_000;
+/**
+ * Tickets per shard request. The first build of the index reads one page per alarm, so an
+ * account of any size is built within a Durable Object's per-invocation limits.
+ */
 const SYNC_PAGE = 500;
+/** After a failed page of the build (shard unreachable), the next try. */
+const BUILD_RETRY_MS = 5_000;
+/** Tickets leaving a time window handled per alarm; more are handled by the next, at once. */
+const WINDOW_EXITS_PER_ALARM = 1_000;
 /**
  * Server writes to the inbox go out at most this often, merged: a storm of reconnecting
  * agents or a bulk change of many tickets becomes one frame per socket instead of one per
@@ -72,6 +78,13 @@ const DOC_BROADCAST_DELAY_MS = 20;
 export interface RoutingRoom {
   autoAssign(ref: TicketRef, agentId: string, teamId: string): Promise<RoomResult<{ assigned: boolean }>>;
   releaseAssignment(ref: TicketRef, agentId: string): Promise<RoomResult<{ assigned: boolean }>>;
+}
+
+/** A build of the index from the shard in progress: where the next page starts. */
+interface BuildState {
+  cursor: { updatedAt: number; id: string };
+  startedAt: number;
+  retryAt: number | null;
 }
 
 interface PresenceSnapshot {
@@ -110,6 +123,9 @@ export class AccountHub extends DurableObject<Env> {
   private broadcastTimer: ReturnType<typeof setTimeout> | null = null;
   /** The room of a ticket, for routing. A field so that a test can stand in for the rooms and order their answers. */
   private roomFor: (ref: TicketRef) => RoutingRoom = (ref) => ticketRoom(this.env, ref);
+  /** How the index reads the shard, page by page; fields so that a test can interrupt a build. */
+  private loadPage = loadTicketPage;
+  private pageSize = SYNC_PAGE;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,11 +146,9 @@ export class AccountHub extends DurableObject<Env> {
     // Woken from hibernation with sockets still open: awareness lived only in memory.
     const sockets = ctx.getWebSockets();
     if (sockets.length > 0) this.room.queryAwareness(sockets.map((ws) => peerFor<AgentIdentity>(ws)));
-    const recountedAt = this.store.meta<number>("recounted_at") ?? 0;
-    if (this.accountId !== null && Date.now() - recountedAt > RECOUNT_AFTER_RESTART_MS) {
-      this.store.setMeta("recount_due", true);
-      void ctx.storage.setAlarm(Date.now());
-    }
+    // The counts are kept in SQLite with the index, in the same transactions: republishing
+    // them costs one read of the counts table and writes nothing when the document agrees.
+    if (this.indexComplete()) this.publishAllCounts();
   }
 
   // --- sockets ----------------------------------------------------------------------------
@@ -284,13 +298,13 @@ export class AccountHub extends DurableObject<Env> {
 
   // --- configuration ------------------------------------------------------------------------
 
-  /** The account's views, agents or routing settings changed on the shard: read them again. */
+  /** The account's views, agents, tags or routing settings changed on the shard: read them again. */
   async reloadConfig(accountId: string): Promise<void> {
     this.rememberAccount(accountId);
     await this.ensureReady(accountId);
     const viewsBefore = JSON.stringify(this.config?.views ?? []);
     await this.loadConfig(accountId);
-    // An agent's preferences or capacity change the configuration too; only views change counts.
+    // An agent's preferences or capacity change the configuration too; only views change every count.
     if (JSON.stringify(this.config?.views ?? []) !== viewsBefore) this.recountAll(Date.now());
     for (const agent of this.config?.agents ?? []) this.refreshPresence(agent.id);
     this.scheduleAssignment();
@@ -298,13 +312,18 @@ export class AccountHub extends DurableObject<Env> {
   }
 
   private async loadConfig(accountId: string): Promise<void> {
+    // Read before the shard is: a tag on an indexed ticket then existed before the shard's
+    // answer, so a tag the answer lacks was deleted (not created meanwhile).
+    const indexedTags = this.store.indexedTagIds();
     let config: HubConfig;
+    let known = true;
     try {
       config = await loadHubConfig(await accountShard(this.env, accountId), accountId);
     } catch (error) {
       // An account the directory does not know (yet) has nothing to count or route.
       if (!isUnknownAccount(error)) throw error;
       config = EMPTY_CONFIG;
+      known = false;
     }
     this.config = config;
     this.store.setMeta("config", config);
@@ -314,6 +333,11 @@ export class AccountHub extends DurableObject<Env> {
       for (const ws of this.ctx.getWebSockets()) ensureAgent(this.doc, peerFor<AgentIdentity>(ws).identity);
       writeViews(this.doc, config.views);
     });
+    if (known) {
+      const existing = new Set(config.tagIds);
+      const deleted = indexedTags.filter((tagId) => !existing.has(tagId));
+      if (deleted.length > 0) this.dropDeletedTags(deleted);
+    }
   }
 
   private rememberAccount(accountId: string): void {
@@ -322,12 +346,23 @@ export class AccountHub extends DurableObject<Env> {
     this.store.setMeta("account_id", accountId);
   }
 
-  /** Configuration and a complete ticket index, once per instance (retried after a failure). */
+  /**
+   * Configuration once per instance (retried after a failure), and the index's first build
+   * started: its first page now, the rest from the alarm, a page per invocation (an account
+   * of any size stays within one invocation's subrequest and CPU limits); reports apply
+   * meanwhile.
+   */
   private ensureReady(accountId: string): Promise<void> {
     this.rememberAccount(accountId);
     this.ready ??= (async () => {
       if (!this.config) await this.loadConfig(accountId);
-      if (!this.store.meta<boolean>("index_built")) await this.syncFromShard(accountId, 0);
+      if (!this.indexComplete() && !this.store.meta<BuildState>("build")) {
+        this.startBuild();
+        // The first page at once: most accounts fit in it, and are counted before this returns.
+        const build = this.store.meta<BuildState>("build");
+        if (build) await this.buildPage(accountId, build).catch((error: unknown) => console.warn("inbox: the first page of the index failed", String(error)));
+        await this.armAlarm();
+      }
     })().catch((error: unknown) => {
       this.ready = null;
       throw error;
@@ -351,12 +386,11 @@ export class AccountHub extends DurableObject<Env> {
     const followedViews = new Map(config.agents.filter((a) => a.followedViewIds.length > 0).map((a) => [a.id, a.followedViewIds]));
     const delta = new Map<string, number>();
     const drafts: NotificationDraft[] = [];
-    let expiry = this.store.meta<number>("window_expiry");
     // Most reports are a new message on an assigned ticket: nothing for routing to do then.
     let routingMayChange = false;
     this.ctx.storage.transactionSync(() => {
       for (const report of reports) {
-        const known = this.store.ticket(report.ticketId);
+        const known = this.store.indexed(report.ticketId);
         if (known && known.version >= report.version) {
           // Seen already (the check against the shard came first): it may still settle an assignment.
           this.settleSent(report);
@@ -364,16 +398,13 @@ export class AccountHub extends DurableObject<Env> {
         }
         routingMayChange ||= !known || routingFieldsDiffer(known, report.after);
         drafts.push(...notificationsFor({ known, report, views: config.views, followedViews, now }));
-        for (const [key, by] of countDelta(config.views, known, report.after, now)) delta.set(key, (delta.get(key) ?? 0) + by);
-        this.store.put(report.after);
-        const leaves = windowExpiry(config.views, report.after, now);
-        if (leaves !== null && (expiry === null || leaves < expiry)) expiry = leaves;
+        this.indexTicket(report.after, known, now, delta);
         this.settleSent(report);
       }
-      if (expiry !== null) this.store.setMeta("window_expiry", expiry);
+      this.store.addCounts(delta);
     });
     this.doc.transact(() => {
-      applyCountDelta(this.doc, delta);
+      this.publishCounts(delta);
       pushNotifications(this.doc, drafts, now);
     });
     if (routingMayChange) this.scheduleAssignment();
@@ -408,57 +439,171 @@ export class AccountHub extends DurableObject<Env> {
     markNotificationsRead(this.doc, agentId, seq);
   }
 
-  /** Counts from the index, from scratch; also finds when the next time window runs out. */
-  private recountAll(now: number): void {
-    const views = this.config?.views ?? [];
-    let expiry: number | null = null;
-    const tickets = this.store.tickets();
-    const counted = function* () {
-      for (const ticket of tickets) {
-        const leaves = windowExpiry(views, ticket, now);
-        if (leaves !== null && (expiry === null || leaves < expiry)) expiry = leaves;
-        yield ticket;
-      }
-    };
-    const counts = countAll(views, counted(), now);
-    this.doc.transact(() => replaceCounts(this.doc, counts));
-    this.store.setMeta("recounted_at", now);
-    this.store.setMeta("recount_due", false);
-    this.store.setMeta("window_expiry", expiry);
+  /** Index diagnostics: ticket JSON parsed by this instance, rows, rows with details (tests). */
+  async indexStats(): Promise<{ parsed: number; tickets: number; detailed: number; complete: boolean }> {
+    return { parsed: this.store.parsed, tickets: this.store.ticketCount(), detailed: this.store.detailedCount(), complete: this.indexComplete() };
+  }
+
+  private indexComplete(): boolean {
+    return this.store.meta<boolean>("index_built") === true;
   }
 
   /**
-   * Brings the index up to date with the shard for tickets changed since `since` (0: all),
-   * forward-only by version, then recounts if anything was missing. The first run builds
-   * the index; later runs are the safety net for a report that never came.
+   * Writes a ticket to the index (the caller decided it is newer, or due again), adding to
+   * `delta` how the counts move: from the keys the row held to the keys it holds now. Tag ids
+   * deleted from the account are stripped (a room may still carry one).
    */
-  private async syncFromShard(accountId: string, since: number): Promise<void> {
-    const startedAt = Date.now();
-    const shard = await accountShard(this.env, accountId).catch((error: unknown) => {
+  private indexTicket(ticket: TicketRecord, before: IndexedTicket | null, now: number, delta: Map<string, number>): void {
+    const deleted = this.store.deletedTags();
+    const clean = ticket.tagIds.some((tagId) => deleted.has(tagId)) ? { ...ticket, tagIds: ticket.tagIds.filter((tagId) => !deleted.has(tagId)) } : ticket;
+    const entry = countEntry(this.config?.views ?? [], clean, now);
+    addKeysDelta(delta, before?.countKeys ?? [], entry.keys);
+    this.store.write(clean, entry);
+  }
+
+  /** Sends count moves to the inbox; held while the index is being built (they would be partial). */
+  private publishCounts(delta: ReadonlyMap<string, number>): void {
+    if (delta.size === 0 || !this.indexComplete()) return;
+    this.doc.transact(() => applyCountDelta(this.doc, delta));
+  }
+
+  private publishAllCounts(): void {
+    const counts = this.store.counts();
+    this.doc.transact(() => replaceCounts(this.doc, counts));
+  }
+
+  /**
+   * The views changed: every count from scratch, page by page over the index. Closed tickets
+   * kept compactly have no details to count; if a view can now count closed tickets, they are
+   * read again from the shard (a build), and counts are held until it completes.
+   */
+  private recountAll(now: number): void {
+    const views = this.config?.views ?? [];
+    const counts = new Map<string, number>();
+    this.ctx.storage.transactionSync(() => {
+      for (let after = ""; ; ) {
+        const page = this.store.ticketPage(after, SYNC_PAGE);
+        for (const ticket of page) {
+          const entry = countEntry(views, ticket, now);
+          addKeysDelta(counts, [], entry.keys);
+          this.store.write(ticket, entry);
+        }
+        const last = page.at(-1);
+        if (!last || page.length < SYNC_PAGE) break;
+        after = last.id;
+      }
+      this.store.replaceCounts(counts);
+      if (viewsCountClosed(views) && this.store.hasCompactRows()) this.startBuild();
+    });
+    if (this.indexComplete()) this.publishAllCounts();
+  }
+
+  private startBuild(): void {
+    this.store.setMeta("index_built", false);
+    this.store.setMeta("build", { cursor: { updatedAt: 0, id: "" }, startedAt: Date.now(), retryAt: null } satisfies BuildState);
+  }
+
+  private async shardOf(accountId: string) {
+    return accountShard(this.env, accountId).catch((error: unknown) => {
       if (isUnknownAccount(error)) return null;
       throw error;
     });
+  }
+
+  /**
+   * One page of the index's build from the shard, from the persisted cursor (so a restart
+   * resumes it). Reports applied meanwhile stay: a page's older version of a ticket is
+   * skipped, and a ticket changed after the cursor passed it comes by its report. Counts
+   * are the sum of the rows, so none is lost or counted twice; they are published once the
+   * last page is in.
+   */
+  private async buildPage(accountId: string, build: BuildState): Promise<void> {
+    const shard = await this.shardOf(accountId);
+    const size = this.pageSize;
+    const page = shard ? await this.loadPage(shard, accountId, build.cursor, size) : [];
+    const now = Date.now();
+    const delta = new Map<string, number>();
+    const last = page.at(-1);
+    const complete = !last || page.length < size;
+    this.ctx.storage.transactionSync(() => {
+      for (const ticket of page) {
+        const known = this.store.indexed(ticket.id);
+        // Equal versions are read again only for a row kept without details (see recountAll).
+        if (known && (known.version > ticket.version || (known.version === ticket.version && known.hasDetails))) continue;
+        this.indexTicket(ticket, known, now, delta);
+      }
+      this.store.addCounts(delta);
+      if (complete) {
+        this.store.setMeta("build", null);
+        this.store.setMeta("index_built", true);
+        this.store.setMeta("synced_at", build.startedAt);
+      } else {
+        this.store.setMeta("build", { cursor: { updatedAt: last.updatedAt, id: last.id }, startedAt: build.startedAt, retryAt: null } satisfies BuildState);
+      }
+    });
+    if (!complete) return;
+    this.publishAllCounts();
+    this.scheduleAssignment();
+  }
+
+  /**
+   * The safety net for a report that never came: tickets changed on the shard since `since`,
+   * forward-only by version, applied as deltas like reports.
+   */
+  private async syncFromShard(accountId: string, since: number): Promise<void> {
+    const startedAt = Date.now();
+    const shard = await this.shardOf(accountId);
     let changed = false;
     if (shard) {
       let cursor = { updatedAt: since, id: "" };
       for (;;) {
-        const page = await loadTicketPage(shard, accountId, cursor, SYNC_PAGE);
+        const page = await this.loadPage(shard, accountId, cursor, SYNC_PAGE);
+        const now = Date.now();
+        const delta = new Map<string, number>();
         this.ctx.storage.transactionSync(() => {
           for (const ticket of page) {
-            if ((this.store.version(ticket.id) ?? 0) >= ticket.version) continue;
-            this.store.put(ticket);
+            const known = this.store.indexed(ticket.id);
+            if (known && known.version >= ticket.version) continue;
+            this.indexTicket(ticket, known, now, delta);
             changed = true;
           }
+          this.store.addCounts(delta);
         });
+        this.publishCounts(delta);
         const last = page.at(-1);
         if (!last || page.length < SYNC_PAGE) break;
         cursor = { updatedAt: last.updatedAt, id: last.id };
       }
     }
-    this.store.setMeta("index_built", true);
     this.store.setMeta("synced_at", startedAt);
-    if (changed || since === 0) this.recountAll(Date.now());
     if (changed) this.scheduleAssignment();
+  }
+
+  /** Tickets whose time window ran out: only those are read, and their counts move by delta. */
+  private expireWindows(now: number): boolean {
+    const exits = this.store.windowExits(now, WINDOW_EXITS_PER_ALARM);
+    if (exits.length === 0) return false;
+    const delta = new Map<string, number>();
+    this.ctx.storage.transactionSync(() => {
+      for (const ticket of exits) this.indexTicket(ticket, this.store.indexed(ticket.id), now, delta);
+      this.store.addCounts(delta);
+    });
+    this.publishCounts(delta);
+    return exits.length === WINDOW_EXITS_PER_ALARM;
+  }
+
+  /** Tags deleted from the account: off every indexed ticket that carries one, counts by delta. */
+  private dropDeletedTags(tagIds: readonly string[]): void {
+    const now = Date.now();
+    const delta = new Map<string, number>();
+    this.ctx.storage.transactionSync(() => {
+      this.store.markTagsDeleted(tagIds);
+      for (const tagId of tagIds) {
+        for (const ticket of this.store.ticketsTagged(tagId)) this.indexTicket(ticket, this.store.indexed(ticket.id), now, delta);
+      }
+      this.store.addCounts(delta);
+    });
+    this.publishCounts(delta);
   }
 
   // --- auto-assignment ----------------------------------------------------------------------
@@ -594,29 +739,40 @@ export class AccountHub extends DurableObject<Env> {
       this.refreshPresence(agentId, undefined, true);
     }
     const accountId = this.accountId;
+    let moreDue = false;
     if (accountId !== null) {
       await this.ensureReady(accountId);
+      const build = this.store.meta<BuildState>("build");
+      if (build && (build.retryAt === null || build.retryAt <= now)) {
+        try {
+          await this.buildPage(accountId, build);
+        } catch (error) {
+          console.warn(`inbox: building the ticket index failed, retrying`, String(error));
+          this.store.setMeta("build", { ...build, retryAt: Date.now() + BUILD_RETRY_MS } satisfies BuildState);
+        }
+      }
       const syncedAt = this.store.meta<number>("synced_at") ?? 0;
-      if (this.ctx.getWebSockets().length > 0 && now - syncedAt >= RECONCILE_INTERVAL_MS) {
+      if (this.indexComplete() && this.ctx.getWebSockets().length > 0 && now - syncedAt >= RECONCILE_INTERVAL_MS) {
         await this.loadConfig(accountId);
         await this.syncFromShard(accountId, Math.max(0, syncedAt - RECONCILE_OVERLAP_MS));
       }
-      const expiry = this.store.meta<number>("window_expiry");
-      if (this.store.meta<boolean>("recount_due") || (expiry !== null && expiry <= now)) this.recountAll(now);
+      moreDue = this.expireWindows(Date.now());
     }
-    await this.armAlarm();
+    await this.armAlarm(moreDue);
   }
 
-  /** Sets the alarm to the earliest thing due, or clears it when nothing is. */
-  private async armAlarm(): Promise<void> {
+  /** Sets the alarm to the earliest thing due (`now` too if work is left over), or clears it when nothing is. */
+  private async armAlarm(moreDue = false): Promise<void> {
     const now = Date.now();
     const due: number[] = [];
+    if (moreDue) due.push(now);
     const sockets = this.ctx.getWebSockets();
     if (sockets.some((ws) => socketFlags(ws).keepalive)) due.push(now + SWEEP_INTERVAL_MS);
     if (sockets.length > 0) due.push((this.store.meta<number>("synced_at") ?? now) + RECONCILE_INTERVAL_MS);
-    const expiry = this.store.meta<number>("window_expiry");
-    if (expiry !== null) due.push(expiry);
-    if (this.store.meta<boolean>("recount_due")) due.push(now);
+    const build = this.store.meta<BuildState>("build");
+    if (build) due.push(build.retryAt ?? now);
+    const exit = this.store.nextWindowExit();
+    if (exit !== null) due.push(exit);
     due.push(...Object.values(this.store.meta<Record<string, number>>("offline_pending") ?? {}));
     if (due.length === 0) {
       await this.ctx.storage.deleteAlarm();
@@ -629,7 +785,7 @@ export class AccountHub extends DurableObject<Env> {
 }
 
 /** Whether a change can matter to auto-assignment: who waits, in which queue, and who carries what. */
-function routingFieldsDiffer(before: TicketRecord, after: TicketRecord): boolean {
+function routingFieldsDiffer(before: IndexedTicket, after: TicketRecord): boolean {
   return (
     before.status !== after.status ||
     before.assigneeId !== after.assigneeId ||

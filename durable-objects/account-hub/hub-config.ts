@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { AgentAvailability, AgentRole } from "../../schema/values.ts";
-import { accountSettings, agentProfileColumns, agents, teamMembers, viewFollows, views } from "../../schema/tables.ts";
+import { accountSettings, agentProfileColumns, agents, tags, teamMembers, viewFollows, views } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
 import type { CountedView } from "./view-counts.ts";
 
@@ -24,12 +24,14 @@ export interface HubConfig {
   views: CountedView[];
   agents: HubAgent[];
   unassignChatsWhenUnavailable: boolean;
+  /** Every tag of the account: a tag the hub's index holds and the account lacks was deleted. */
+  tagIds: string[];
 }
 
-export const EMPTY_CONFIG: HubConfig = { views: [], agents: [], unassignChatsWhenUnavailable: false };
+export const EMPTY_CONFIG: HubConfig = { views: [], agents: [], unassignChatsWhenUnavailable: false, tagIds: [] };
 
 export async function loadHubConfig(shard: Shard, accountId: string): Promise<HubConfig> {
-  const [viewRows, agentRows, memberRows, followRows, settingsRow] = await Promise.all([
+  const [viewRows, agentRows, memberRows, followRows, settingsRow, tagRows] = await Promise.all([
     shard.db.select().from(views).where(eq(views.accountId, accountId)),
     shard.db.select(agentProfileColumns).from(agents).where(eq(agents.accountId, accountId)),
     shard.db.select().from(teamMembers).where(eq(teamMembers.accountId, accountId)),
@@ -39,6 +41,7 @@ export async function loadHubConfig(shard: Shard, accountId: string): Promise<Hu
       .from(accountSettings)
       .where(eq(accountSettings.accountId, accountId))
       .get(),
+    shard.db.select({ id: tags.id }).from(tags).where(eq(tags.accountId, accountId)),
   ]);
   return {
     views: viewRows
@@ -57,5 +60,6 @@ export async function loadHubConfig(shard: Shard, accountId: string): Promise<Hu
       }))
       .sort((a, b) => a.id.localeCompare(b.id)),
     unassignChatsWhenUnavailable: settingsRow?.unassign ?? false,
+    tagIds: tagRows.map((row) => row.id).sort(),
   };
 }

@@ -22,7 +22,7 @@ export interface NotificationDraft {
 
 export interface NotificationInput {
   /** The ticket as the hub held it before this report (null: never seen). */
-  known: TicketRecord | null;
+  known: Pick<TicketRecord, "version" | "assigneeId"> | null;
   report: TicketChangeReport<TicketRecord>;
   views: readonly CountedView[];
   /** agentId → the views that agent follows. */

@@ -93,3 +93,38 @@ export function windowExpiry(views: readonly CountedView[], ticket: CountedTicke
   }
   return earliest;
 }
+
+/**
+ * Whether any of these views can count a closed ticket. When none can, a closed ticket is
+ * kept in the hub's index only compactly (its version and routing columns, no details):
+ * most of an account's tickets are closed, and no count needs them.
+ */
+export function viewsCountClosed(views: readonly CountedView[]): boolean {
+  return views.some((view) => view.filter.status === undefined || view.filter.status.includes("closed"));
+}
+
+/** What the hub's index keeps of a ticket for counting, at `now`. */
+export interface CountEntry {
+  /** The count keys it adds one to. */
+  keys: string[];
+  /** When it next leaves a time-windowed view (null: never, with no ticket change). */
+  windowExit: number | null;
+  /** False: a closed ticket no view can count; its details need not be kept. */
+  keepDetails: boolean;
+}
+
+export function countEntry(views: readonly CountedView[], ticket: CountedTicket, now: number): CountEntry {
+  if (ticket.status === "closed" && !viewsCountClosed(views)) return { keys: [], windowExit: null, keepDetails: false };
+  return { keys: countKeysOf(views, ticket, now), windowExit: windowExpiry(views, ticket, now), keepDetails: true };
+}
+
+/** Adds to `delta` how counts move when a ticket's keys go from `before` to `after`. */
+export function addKeysDelta(delta: Map<string, number>, before: readonly string[], after: readonly string[]): void {
+  const add = (key: string, by: number) => {
+    const next = (delta.get(key) ?? 0) + by;
+    if (next === 0) delta.delete(key);
+    else delta.set(key, next);
+  };
+  for (const key of before) add(key, -1);
+  for (const key of after) add(key, 1);
+}

@@ -1,5 +1,7 @@
+import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readJson } from "../test-support/live-client.ts";
+import { InboxDoc } from "../../protocol/index.ts";
+import { LiveTestClient, readJson, tokenFor, waitFor } from "../test-support/live-client.ts";
 import { createReadFixture, jsonInit, requestAs, SEEDED, type ReadFixture } from "../test-support/read-fixture.ts";
 import type { TagJson } from "./routes.ts";
 
@@ -12,6 +14,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await fx?.shard.client.execute({ sql: "DELETE FROM views WHERE account_id = ?", args: [fx.accountId] });
   await fx?.drop();
 });
 
@@ -126,5 +129,35 @@ describe("PATCH and DELETE /api/tags/:id", () => {
   it("rejects an empty patch with 400", async () => {
     const response = await fx.request(`/api/tags/${fx.tagIds[0]}`, fx.admin, jsonInit("PATCH", {}));
     expect(response.status).toBe(400);
+  });
+});
+
+describe("DELETE /api/tags/:id and the live inbox", () => {
+  it("a view filtering on the deleted tag counts 0 again, as its list shows", async () => {
+    const created = await createTag({ name: "Counted" });
+    const { tag } = await readJson<{ tag: TagJson }>(created);
+    const viewId = `view_tagged_${fx.accountId}`;
+    await fx.shard.client.execute({
+      sql: "INSERT INTO views (id, account_id, name, filter, position) VALUES (?, ?, 'Counted', ?, 0)",
+      args: [viewId, fx.accountId, JSON.stringify({ tagIds: [tag.id] })],
+    });
+    await env.ACCOUNT_HUB.get(env.ACCOUNT_HUB.idFromName(fx.accountId)).reloadConfig(fx.accountId);
+    // Tagged the way agents tag: through the ticket's room, reported to the hub.
+    const ticketId = fx.tickets[1]!.id;
+    const patched = await SELF.fetch(`http://hub.test/api/tickets/${ticketId}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${await tokenFor(fx.admin)}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ tagIds: [tag.id] }),
+    });
+    expect(patched.status).toBe(200);
+    const tab = await LiveTestClient.openAs(fx.admin);
+    const counts = tab.doc.getMap<number>(InboxDoc.counts);
+    await waitFor(() => counts.get(viewId) === 1, "the tagged ticket counted");
+
+    expect((await fx.request(`/api/tags/${tag.id}`, fx.admin, { method: "DELETE" })).status).toBe(204);
+    const list = await readJson<{ tickets: unknown[] }>(await fx.request(`/api/tickets?view=${viewId}`, fx.admin));
+    expect(list.tickets).toHaveLength(0);
+    await waitFor(() => !counts.has(viewId), "the count back to 0");
+    tab.close();
   });
 });

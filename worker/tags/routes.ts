@@ -9,6 +9,7 @@ import { afterResponse } from "../http/after-response.ts";
 import { limitBody } from "../http/body-limit.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
+import { configChanged } from "../live/hub.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
 import { dropTagFromRooms } from "./drop-from-rooms.ts";
 
@@ -125,6 +126,8 @@ export const tagRoutes = new Hono<AuthedEnv>()
       db.delete(ticketTags).where(and(eq(ticketTags.accountId, agent.accountId), eq(ticketTags.tagId, id))),
       db.delete(tags).where(and(eq(tags.accountId, agent.accountId), eq(tags.id, id))),
     ]);
+    // Views filtering on the tag would go on counting tickets the hub saw carry it.
+    await configChanged(c.env, agent.accountId);
     await afterResponse(c, dropTagFromRooms(c.env, agent.accountId, id, holders.map((row) => row.ticketId)));
     return c.body(null, 204);
   });
