@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countAll, countDelta, countKeysOf, windowExpiry, type CountedTicket, type CountedView } from "./view-counts.ts";
+import { addKeysDelta, countAll, countDelta, countEntry, countKeysOf, viewsCountClosed, windowExpiry, type CountedTicket, type CountedView } from "./view-counts.ts";
 
 const NOW = 1_800_000_000_000;
 const HOUR = 3_600_000;
@@ -82,5 +82,30 @@ describe("windowExpiry", () => {
     expect(windowExpiry(views, ticket({ createdAt: NOW - HOUR }), NOW)).toBe(NOW + HOUR + 1);
     expect(windowExpiry(views, ticket({ createdAt: NOW - 3 * HOUR }), NOW)).toBeNull();
     expect(windowExpiry(views.slice(0, 4), ticket({ createdAt: NOW }), NOW)).toBeNull();
+  });
+});
+
+describe("countEntry", () => {
+  const openOnly = views.filter((view) => view.filter.status !== undefined && !view.filter.status.includes("closed"));
+
+  it("keeps a closed ticket's details only while some view can count closed tickets", () => {
+    expect(viewsCountClosed(views)).toBe(true); // "vip" and "fresh" have no status filter
+    expect(viewsCountClosed(openOnly)).toBe(false);
+    expect(countEntry(openOnly, ticket({ status: "closed" }), NOW)).toEqual({ keys: [], windowExit: null, keepDetails: false });
+    const closedVip = countEntry(views, ticket({ status: "closed", tagIds: ["tag_vip"], createdAt: NOW - HOUR }), NOW);
+    expect(closedVip).toEqual({ keys: ["vip", "fresh"], windowExit: NOW + HOUR + 1, keepDetails: true });
+  });
+
+  it("gives the keys and the window exit of an open ticket", () => {
+    expect(countEntry(openOnly, ticket({ assigneeId: "agt_ana" }), NOW)).toEqual({ keys: ["open", "mine@agt_ana"], windowExit: null, keepDetails: true });
+  });
+});
+
+describe("addKeysDelta", () => {
+  it("moves counts from the keys a ticket held to the keys it holds, and accumulates over tickets", () => {
+    const delta = new Map<string, number>();
+    addKeysDelta(delta, ["open", "fresh"], ["open", "vip"]);
+    addKeysDelta(delta, [], ["vip"]);
+    expect(Object.fromEntries(delta)).toEqual({ fresh: -1, vip: 2 });
   });
 });
