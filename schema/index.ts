@@ -4,6 +4,7 @@
 export {
   // tables
   accounts,
+  accountEpochs,
   agentLogins,
   agents,
   teams,
@@ -94,4 +95,7 @@ export {
   removeLogin,
   LoginTakenError,
 } from "./directory.ts";
-export type { Login } from "./directory.ts";
+export type { Login, AccountPlacement } from "./directory.ts";
+export { AccountPlacements, AccountMovingError, UnknownAccountError } from "./placements.ts";
+export type { PlacementOptions, FencedWriteEvent } from "./placements.ts";
+export { WRITE_FENCED, writeFenceStatement, isWriteFenced } from "./write-fence.ts";

@@ -17,7 +17,7 @@ try {
   const shards = parseShardConfig(process.env);
   const report = await moveAccountToShard(shards, accountId, target, { log: (line) => console.log(line) });
   const total = Object.values(report.rows).reduce((sum, n) => sum + n, 0);
-  console.log(`moved ${accountId} from shard ${report.from} to shard ${report.to} (${total} rows verified)`);
+  console.log(`moved ${accountId} from shard ${report.from} to shard ${report.to} (${total} rows copied, every table verified by content; write epoch ${report.writeEpoch})`);
 } catch (error) {
   console.error(error instanceof ShardConfigError ? `shards: ${error.message}` : `shards: ${error instanceof Error ? error.message : error}`);
   process.exitCode = 1;
