@@ -158,7 +158,15 @@ async function stayOnSource(directory: AnyShardDb, source: Client, accountId: st
       { cause },
     );
   }
-  await moveAccount(directory, accountId, from, epoch);
+  try {
+    await moveAccount(directory, accountId, from, epoch);
+  } catch (error) {
+    throw new Error(
+      `moving ${accountId} failed (${cause instanceof Error ? cause.message : String(cause)}) and the directory could not be reset ` +
+        `(${error instanceof Error ? error.message : String(error)}): the account stays marked moving; run the move again`,
+      { cause },
+    );
+  }
 }
 
 /**
