@@ -79,7 +79,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       {
         cwd: ROOT,
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+        env: {
+          // Miniflare fetches `Request.cf` from workers.cloudflare.com on every start and
+          // prints a stack trace when offline; nothing here reads request.cf, so it uses the
+          // built-in placeholder. Set CLOUDFLARE_CF_FETCH_ENABLED=true to fetch anyway.
+          CLOUDFLARE_CF_FETCH_ENABLED: "false",
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          CI: "true",
+        },
         stdio: options.inheritOutput ? "inherit" : "pipe",
         detached: true,
       },
