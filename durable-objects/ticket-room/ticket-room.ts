@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env.ts";
-import { accountShard } from "../../worker/shards.ts";
+import { accountShard, accountShardForWrite } from "../../worker/shards.ts";
 import { loadTicketFromShard } from "./shard-reads.ts";
 import { changeReport, shardStatements } from "./shard-writes.ts";
 import { FLUSH_GUARD_MS, RoomStore, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
@@ -449,7 +449,8 @@ export class TicketRoom extends DurableObject<Env> {
     if (!ticket || owed.length === 0) return;
     let shard: Shard;
     try {
-      shard = await accountShard(this.env, ticket.accountId);
+      // The outcome is a write: fenced like every write, so it cannot land behind an account move's copy.
+      shard = await accountShardForWrite(this.env, ticket.accountId);
     } catch (error) {
       for (const delivery of owed) this.postpone(delivery, String(error));
       return;
