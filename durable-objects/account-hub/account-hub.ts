@@ -743,7 +743,8 @@ export class AccountHub extends DurableObject<Env> {
     if (accountId !== null) {
       await this.ensureReady(accountId);
       const build = this.store.meta<BuildState>("build");
-      if (build && (build.retryAt === null || build.retryAt <= now)) {
+      // A failed page is retried when the alarm next fires (armAlarm sets it to retryAt at the latest).
+      if (build) {
         try {
           await this.buildPage(accountId, build);
         } catch (error) {

@@ -103,4 +103,19 @@ describe("the hub's index work", () => {
     expect(Number(closed.rows[0]!.n)).toBeGreaterThan(0);
     expect(stats.detailed).toBe(stats.tickets - Number(closed.rows[0]!.n));
   });
+
+  it("reads closed tickets again from the shard when a view that counts them is added, and counts them exactly", async () => {
+    const closedView = { id: `view_work_${fx.accountId}_closed`, filter: { status: ["closed"] } satisfies ViewFilter };
+    await fx.shard.client.execute({
+      sql: "INSERT INTO views (id, account_id, name, filter, position) VALUES (?, ?, ?, ?, 9)",
+      args: [closedView.id, fx.accountId, closedView.id, JSON.stringify(closedView.filter)],
+    });
+    views.push(closedView);
+    await hub().reloadConfig(fx.accountId);
+    for (let alarms = 0; alarms < 10 && !(await hub().indexStats()).complete; alarms++) await runDurableObjectAlarm(hub());
+    const stats = await hub().indexStats();
+    expect(stats.complete).toBe(true);
+    expect(stats.detailed).toBe(stats.tickets);
+    expect(await hub().viewCounts()).toEqual(await shardCounts(Date.now()));
+  });
 });
