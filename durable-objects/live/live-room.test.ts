@@ -7,8 +7,9 @@ import { LiveTestClient, waitFor } from "../../worker/test-support/live-client.t
 
 // The awareness ids a socket answers for live in its attachment, which workerd caps
 // (MAX_ATTACHMENT_SIZE; the workerd here allows more than the documented 2 KiB: 500 such
-// ids fit, 2,000 make serializeAttachment throw and the hub close the socket). A leader tab serves many follower tabs over its lifetime on one socket, so the
-// list must shrink when a follower's state goes away, not only grow.
+// ids fit, 2,000 make serializeAttachment throw and the hub close the socket). A leader tab
+// serves many follower tabs over its lifetime on one socket, so the list must shrink when a
+// follower's state goes away, not only grow.
 
 function agentsOfFreshAccount(): { ana: AgentIdentity; ben: AgentIdentity } {
   const accountId = `acc_attach_${crypto.randomUUID().slice(0, 8)}`;
