@@ -99,6 +99,8 @@ export const KEEPALIVE_QUERY_PARAM = "ka";
 /** Socket paths, each carrying `?v=<PROTOCOL_VERSION>&token=<token>`. */
 export const LivePath = {
   inbox: "/live/inbox",
+  /** The caller's own `agent` document (AgentDoc): what no other agent may read. */
+  agent: "/live/agent",
 } as const;
 
 export type VersionCheck = "ok" | "CLIENT_TOO_OLD" | "SERVER_TOO_OLD";
@@ -203,7 +205,7 @@ export interface InboxAgent {
   role: AgentRole;
   /** Minutes without activity in any tab before the agent's tabs report idle. */
   idleAwayMinutes: number;
-  /** Views whose new tickets notify this agent. */
+  /** Shared views whose new tickets notify this agent (private ones: AgentDoc.followedViews). */
   followedViewIds: string[];
   /** Open tickets auto-assignment may give this agent at once. */
   capacity: { chat: number; other: number };
@@ -215,12 +217,27 @@ export const InboxDoc = {
   agents: "agents",
   /** Y.Map agentId → AgentPresence. */
   presence: "presence",
-  /** Y.Map viewId → InboxView. */
+  /** Y.Map viewId → InboxView: shared views only (private ones: AgentDoc). */
   views: "views",
-  /** Y.Map viewCountKey → number of matching tickets. */
+  /** Y.Map viewCountKey → number of matching tickets, for shared views. */
   counts: "counts",
   /** Y.Map agentId → Y.Array<InboxNotification>, oldest first. */
   notifications: "notifications",
   /** Y.Map agentId → seq of the newest notification the agent has read. */
   notificationsRead: "notificationsRead",
+} as const;
+
+/**
+ * Roots of an agent's own server-owned `agent` document (`LivePath.agent`): their private
+ * views. Yjs sync cannot filter one document per socket, so what only one agent may read
+ * lives in a document only that agent's sockets sync. `views` and `counts` have the shapes
+ * of the inbox document's roots of the same names.
+ */
+export const AgentDoc = {
+  /** Y.Map viewId → InboxView: this agent's private views. */
+  views: "views",
+  /** Y.Map viewCountKey → number of matching tickets, for those views. */
+  counts: "counts",
+  /** Y.Map viewId → true: the private views this agent follows. */
+  followedViews: "followedViews",
 } as const;

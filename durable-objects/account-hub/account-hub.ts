@@ -7,6 +7,7 @@ import {
   effectiveAvailability,
   Keepalive,
   KEEPALIVE_QUERY_PARAM,
+  LivePath,
   MAX_CLIENT_FRAME_BYTES,
   MessageType,
   SOCKET_SILENCE_LIMIT_MS,
@@ -35,6 +36,7 @@ import {
 } from "./assignment.ts";
 import { EMPTY_CONFIG, loadHubConfig, type HubAgent, type HubConfig } from "./hub-config.ts";
 import { HubStore, type IndexedTicket } from "./hub-store.ts";
+import { AgentDocuments, type AgentDocument } from "./agent-docs.ts";
 import {
   applyCountDelta,
   ensureAgent,
@@ -43,11 +45,16 @@ import {
   readCounts,
   readPresence,
   replaceCounts,
+  privateCountKeys,
+  privateViewsOf,
+  sharedViews,
+  splitCounts,
   writeAgents,
+  writeFollowedViews,
   writePresence,
   writeViews,
 } from "./inbox-doc.ts";
-import { notificationsFor, type NotificationDraft } from "./notifications.ts";
+import { notificationsFor, withoutPrivateViews, type NotificationDraft } from "./notifications.ts";
 import { addKeysDelta, countEntry, viewsCountClosed } from "./view-counts.ts";
 
 /** How long an agent whose last socket closed still shows online (a tab handover, a reload). */
@@ -110,6 +117,8 @@ export class AccountHub extends DurableObject<Env> {
   private readonly docStore: DocStore;
   private readonly store: HubStore;
   private readonly room: LiveRoom<AgentIdentity>;
+  /** Each agent's own document: their private views (see agent-docs.ts). */
+  private readonly agentDocs: AgentDocuments;
   private config: HubConfig | null;
   private accountId: string | null;
   private ready: Promise<void> | null = null;
@@ -143,11 +152,19 @@ export class AccountHub extends DurableObject<Env> {
       this.unsentUpdates.push(update);
       this.broadcastTimer ??= setTimeout(() => this.sendUnsentUpdates(), DOC_BROADCAST_DELAY_MS);
     });
+    this.agentDocs = new AgentDocuments(ctx.storage, (agentId) =>
+      ctx.getWebSockets(agentDocTag(agentId)).filter((ws) => ws.readyState === WebSocket.OPEN).map((ws) => peerFor<AgentIdentity>(ws)),
+    );
     // Woken from hibernation with sockets still open: awareness lived only in memory.
-    const sockets = ctx.getWebSockets();
+    const sockets = this.inboxSockets();
     if (sockets.length > 0) this.room.queryAwareness(sockets.map((ws) => peerFor<AgentIdentity>(ws)));
+    // Agents' own documents with sockets still open are kept current again (loaded).
+    for (const ws of ctx.getWebSockets()) {
+      const owner = this.agentDocOwner(ws);
+      if (owner !== null) this.agentDocs.open(owner);
+    }
     // The counts are kept in SQLite with the index, in the same transactions: republishing
-    // them costs one read of the counts table and writes nothing when the document agrees.
+    // them costs one read of the counts table and writes nothing when the documents agree.
     if (this.indexComplete()) this.publishAllCounts();
   }
 
@@ -159,9 +176,24 @@ export class AccountHub extends DurableObject<Env> {
     }
     const identity = AgentIdentity.parse(JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null"));
     this.rememberAccount(identity.accountId);
-    const keepalive = new URL(request.url).searchParams.get(KEEPALIVE_QUERY_PARAM) === "1";
+    const url = new URL(request.url);
+    const keepalive = url.searchParams.get(KEEPALIVE_QUERY_PARAM) === "1";
     const pair = new WebSocketPair();
     const server = pair[1];
+    if (url.pathname === LivePath.agent) {
+      // The agent's own document: no presence, no awareness; tagged apart from inbox sockets.
+      this.ctx.acceptWebSocket(server, [agentDocTag(identity.agentId)]);
+      attachIdentity(server, identity, { keepalive, idle: false, connectedAt: Date.now() });
+      try {
+        await this.ensureReady(identity.accountId);
+      } catch (error) {
+        console.warn("inbox: not ready yet", String(error));
+      }
+      const own = this.refreshAgentDoc(identity.agentId);
+      own.room.welcome(peerFor(server));
+      await this.armAlarm();
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
     this.ctx.acceptWebSocket(server, [identity.agentId]);
     attachIdentity(server, identity, { keepalive, idle: false, connectedAt: Date.now() });
     ensureAgent(this.doc, identity);
@@ -182,6 +214,17 @@ export class AccountHub extends DurableObject<Env> {
     }
     if (message.byteLength > MAX_CLIENT_FRAME_BYTES) {
       peer.close("MESSAGE_TOO_BIG");
+      return;
+    }
+    const agentDocOf = this.agentDocOwner(ws);
+    if (agentDocOf !== null) {
+      try {
+        this.agentDocs.open(agentDocOf).room.handleFrame(peer, new Uint8Array(message), () => []);
+      } catch (error) {
+        if (!(error instanceof BadMessageError)) throw error;
+        console.warn(`agent document: bad frame from agent ${peer.identity.agentId}: ${error.message}`);
+        peer.close("BAD_MESSAGE");
+      }
       return;
     }
     try {
@@ -215,6 +258,8 @@ export class AccountHub extends DurableObject<Env> {
   }
 
   private forgetSocket(ws: WebSocket): void {
+    // An agent document socket holds no awareness and says nothing of presence.
+    if (this.agentDocOwner(ws) !== null) return;
     const peer = peerFor<AgentIdentity>(ws);
     this.room.removePeer(peer, this.peers(ws));
     this.refreshPresence(peer.identity.agentId, ws);
@@ -233,9 +278,19 @@ export class AccountHub extends DurableObject<Env> {
     this.room.broadcastDocUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), this.peers());
   }
 
+  /** Sockets of the inbox document (not of agents' own documents). */
+  private inboxSockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => this.agentDocOwner(ws) === null);
+  }
+
+  /** The agent whose own document this socket syncs, or null for an inbox socket. */
+  private agentDocOwner(ws: WebSocket): string | null {
+    const tag = this.ctx.getTags(ws)[0] ?? "";
+    return tag.startsWith(AGENT_DOC_TAG) ? tag.slice(AGENT_DOC_TAG.length) : null;
+  }
+
   private peers(except?: WebSocket) {
-    return this.ctx
-      .getWebSockets()
+    return this.inboxSockets()
       .filter((ws) => ws !== except)
       .map((ws) => peerFor<AgentIdentity>(ws));
   }
@@ -288,7 +343,7 @@ export class AccountHub extends DurableObject<Env> {
 
   /** Agents, with how many sockets each has open (the live team board, tests). */
   async presenceSnapshot(): Promise<PresenceSnapshot[]> {
-    const agentIds = new Set([...(this.config?.agents.map((agent) => agent.id) ?? []), ...this.ctx.getWebSockets().flatMap((ws) => this.ctx.getTags(ws))]);
+    const agentIds = new Set([...(this.config?.agents.map((agent) => agent.id) ?? []), ...this.inboxSockets().flatMap((ws) => this.ctx.getTags(ws))]);
     return [...agentIds].sort().map((agentId) => ({
       agentId,
       sockets: this.openSocketsOf(agentId).length,
@@ -328,11 +383,12 @@ export class AccountHub extends DurableObject<Env> {
     this.config = config;
     this.store.setMeta("config", config);
     this.doc.transact(() => {
-      writeAgents(this.doc, config.agents);
+      writeAgents(this.doc, config.agents, config.views);
       // Whoever is connected stays listed, known to the configuration or not (yet).
-      for (const ws of this.ctx.getWebSockets()) ensureAgent(this.doc, peerFor<AgentIdentity>(ws).identity);
-      writeViews(this.doc, config.views);
+      for (const ws of this.inboxSockets()) ensureAgent(this.doc, peerFor<AgentIdentity>(ws).identity);
+      writeViews(this.doc, sharedViews(config.views));
     });
+    for (const agentId of this.agentDocs.agentIds()) this.refreshAgentDoc(agentId);
     if (known) {
       const existing = new Set(config.tagIds);
       const deleted = indexedTags.filter((tagId) => !existing.has(tagId));
@@ -405,7 +461,7 @@ export class AccountHub extends DurableObject<Env> {
     });
     this.doc.transact(() => {
       this.publishCounts(delta);
-      pushNotifications(this.doc, drafts, now);
+      pushNotifications(this.doc, withoutPrivateViews(drafts, config.views), now);
     });
     if (routingMayChange) this.scheduleAssignment();
     await this.armAlarm();
@@ -421,9 +477,17 @@ export class AccountHub extends DurableObject<Env> {
     return this.store.version(ticketId);
   }
 
-  /** Every count as the inbox document has it (tests, diagnostics). */
+  /**
+   * Every count as published (tests, diagnostics): the shared views' from the inbox document,
+   * private views' as their owners' documents get them (from the stored counts).
+   */
   async viewCounts(): Promise<Record<string, number>> {
-    return Object.fromEntries(readCounts(this.doc));
+    const counts = readCounts(this.doc);
+    if (this.indexComplete()) {
+      const { byOwner } = splitCounts(this.store.counts(), privateCountKeys(this.config?.views ?? []));
+      for (const own of byOwner.values()) for (const [key, n] of own) counts.set(key, n);
+    }
+    return Object.fromEntries(counts);
   }
 
   /** Once queued routing work is done: assignments sent whose report has not arrived (tests, diagnostics). */
@@ -461,15 +525,39 @@ export class AccountHub extends DurableObject<Env> {
     this.store.write(clean, entry);
   }
 
-  /** Sends count moves to the inbox; held while the index is being built (they would be partial). */
+  /**
+   * Sends count moves: shared views' to the inbox, private views' to their owner's document
+   * (if loaded; one not loaded is brought up to date when its agent connects). Held while the
+   * index is being built (they would be partial).
+   */
   private publishCounts(delta: ReadonlyMap<string, number>): void {
     if (delta.size === 0 || !this.indexComplete()) return;
-    this.doc.transact(() => applyCountDelta(this.doc, delta));
+    const { shared, byOwner } = splitCounts(delta, privateCountKeys(this.config?.views ?? []));
+    if (shared.size > 0) this.doc.transact(() => applyCountDelta(this.doc, shared));
+    for (const [agentId, own] of byOwner) {
+      const document = this.agentDocs.get(agentId);
+      if (document) document.doc.transact(() => applyCountDelta(document.doc, own));
+    }
   }
 
   private publishAllCounts(): void {
-    const counts = this.store.counts();
-    this.doc.transact(() => replaceCounts(this.doc, counts));
+    const { shared } = splitCounts(this.store.counts(), privateCountKeys(this.config?.views ?? []));
+    this.doc.transact(() => replaceCounts(this.doc, shared));
+    for (const agentId of this.agentDocs.agentIds()) this.refreshAgentDoc(agentId);
+  }
+
+  /** Loads an agent's own document and makes it hold their private views, follows and counts now. */
+  private refreshAgentDoc(agentId: string): AgentDocument {
+    const document = this.agentDocs.open(agentId);
+    const views = privateViewsOf(this.config?.views ?? [], agentId);
+    const followed = this.agentConfig(agentId)?.followedViewIds ?? [];
+    const { byOwner } = splitCounts(this.indexComplete() ? this.store.counts() : new Map(), privateCountKeys(views));
+    document.doc.transact(() => {
+      writeViews(document.doc, views);
+      writeFollowedViews(document.doc, followed.filter((viewId) => views.some((view) => view.id === viewId)));
+      if (this.indexComplete()) replaceCounts(document.doc, byOwner.get(agentId) ?? new Map());
+    });
+    return document;
   }
 
   /**
@@ -783,6 +871,13 @@ export class AccountHub extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
   }
+}
+
+/** Tags an agent's own document sockets, apart from inbox sockets (tagged with the bare agent id). */
+const AGENT_DOC_TAG = "agent-doc:";
+
+function agentDocTag(agentId: string): string {
+  return `${AGENT_DOC_TAG}${agentId}`;
 }
 
 /** Whether a change can matter to auto-assignment: who waits, in which queue, and who carries what. */

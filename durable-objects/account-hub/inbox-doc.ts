@@ -1,5 +1,6 @@
 import * as Y from "yjs";
 import {
+  AgentDoc,
   effectiveAvailability,
   InboxDoc,
   MAX_NOTIFICATIONS_PER_AGENT,
@@ -7,6 +8,7 @@ import {
   type InboxAgent,
   type InboxNotification,
   type InboxView,
+  viewCountKey,
 } from "../../protocol/index.ts";
 import { AGENT_ROUTING_DEFAULTS } from "../../schema/values.ts";
 import type { AgentIdentity } from "../../worker/auth/identity.ts";
@@ -29,11 +31,19 @@ function replaceEntries<T>(map: Y.Map<T>, entries: Map<string, T>): void {
   for (const [key, value] of entries) setIfChanged(map, key, value);
 }
 
-export function writeAgents(doc: Y.Doc, agents: readonly HubAgent[]): void {
+/** The account's agents; followed views are listed only where shared (private ones go to the owner's document). */
+export function writeAgents(doc: Y.Doc, agents: readonly HubAgent[], views: readonly CountedView[]): void {
+  const shared = new Set(views.filter((view) => view.ownerAgentId === null).map((view) => view.id));
   const entries = new Map<string, InboxAgent>(
     agents.map((agent) => [
       agent.id,
-      { name: agent.name, role: agent.role, idleAwayMinutes: agent.idleAwayMinutes, followedViewIds: agent.followedViewIds, capacity: agent.capacity },
+      {
+        name: agent.name,
+        role: agent.role,
+        idleAwayMinutes: agent.idleAwayMinutes,
+        followedViewIds: agent.followedViewIds.filter((viewId) => shared.has(viewId)),
+        capacity: agent.capacity,
+      },
     ]),
   );
   replaceEntries(doc.getMap<InboxAgent>(InboxDoc.agents), entries);
@@ -52,6 +62,7 @@ export function ensureAgent(doc: Y.Doc, identity: Pick<AgentIdentity, "agentId" 
   });
 }
 
+/** Writes `views` (InboxDoc.views, or AgentDoc.views: the same shape); the caller chooses which views. */
 export function writeViews(doc: Y.Doc, views: readonly CountedView[]): void {
   const entries = new Map<string, InboxView>(
     views.map((view) => [view.id, { name: view.name, position: view.position, ownerAgentId: view.ownerAgentId, perAgent: isPerAgent(view) }]),
@@ -111,4 +122,48 @@ export function pushNotifications(doc: Y.Doc, drafts: readonly NotificationDraft
 export function markNotificationsRead(doc: Y.Doc, agentId: string, seq: number): void {
   const read = doc.getMap<number>(InboxDoc.notificationsRead);
   if ((read.get(agentId) ?? 0) < seq) read.set(agentId, seq);
+}
+
+/** The views every agent may see. */
+export function sharedViews(views: readonly CountedView[]): CountedView[] {
+  return views.filter((view) => view.ownerAgentId === null);
+}
+
+export function privateViewsOf(views: readonly CountedView[], agentId: string): CountedView[] {
+  return views.filter((view) => view.ownerAgentId === agentId);
+}
+
+/** Count keys of private views → their owner: those counts go to the owner's document only. */
+export function privateCountKeys(views: readonly CountedView[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const view of views) {
+    // A private view is counted for its owner alone (see countKeysOf), under one key.
+    if (view.ownerAgentId !== null) keys.set(viewCountKey(view.id, isPerAgent(view), view.ownerAgentId), view.ownerAgentId);
+  }
+  return keys;
+}
+
+/** Splits counts (or count moves) into the shared ones and each owner's private ones. */
+export function splitCounts(
+  counts: ReadonlyMap<string, number>,
+  privateKeys: ReadonlyMap<string, string>,
+): { shared: Map<string, number>; byOwner: Map<string, Map<string, number>> } {
+  const shared = new Map<string, number>();
+  const byOwner = new Map<string, Map<string, number>>();
+  for (const [key, n] of counts) {
+    const owner = privateKeys.get(key);
+    if (owner === undefined) {
+      shared.set(key, n);
+      continue;
+    }
+    let own = byOwner.get(owner);
+    if (!own) byOwner.set(owner, (own = new Map()));
+    own.set(key, n);
+  }
+  return { shared, byOwner };
+}
+
+/** The private views an agent follows (AgentDoc.followedViews). */
+export function writeFollowedViews(doc: Y.Doc, viewIds: readonly string[]): void {
+  replaceEntries(doc.getMap<boolean>(AgentDoc.followedViews), new Map(viewIds.map((viewId) => [viewId, true])));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ReportedChange, TicketChangeReport } from "../ticket-room/room-api.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
-import { notificationsFor } from "./notifications.ts";
+import { notificationsFor, withoutPrivateViews } from "./notifications.ts";
 import type { CountedView } from "./view-counts.ts";
 
 const NOW = 1_800_000_000_000;
@@ -66,5 +66,16 @@ describe("notificationsFor", () => {
     expect(notificationsFor({ known, report: late, views, followedViews, now: NOW })).toEqual([]);
     const created = report(null, record({ version: 2 }), [change(1), change(2, { message: customerMessage })]);
     expect(notificationsFor({ known: record({ version: 2 }), report: created, views, followedViews, now: NOW })).toEqual([]);
+  });
+});
+
+describe("withoutPrivateViews", () => {
+  it("drops a private view's id from notifications bound for the shared inbox document, keeps shared ones", () => {
+    const all: CountedView[] = [...views, { id: "secret", name: "Secret", position: 2, filter: { status: ["open"] }, ownerAgentId: "agt_ana" }];
+    const drafts = [
+      { agentId: "agt_ana", kind: "new_ticket" as const, ticketId: "tkt_1", subject: "Parcel", viewId: "secret" },
+      { agentId: "agt_ben", kind: "new_ticket" as const, ticketId: "tkt_1", subject: "Parcel", viewId: "email" },
+    ];
+    expect(withoutPrivateViews(drafts, all).map((draft) => draft.viewId)).toEqual([null, "email"]);
   });
 });

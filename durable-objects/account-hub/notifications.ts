@@ -70,3 +70,13 @@ function countsFor(view: CountedView, ticket: TicketRecord, agentId: string, now
   const keys = countKeysOf([view], ticket, now);
   return isPerAgent(view) ? keys.includes(viewCountKey(view.id, true, agentId)) : keys.length > 0;
 }
+
+/**
+ * Notifications as the shared inbox document may carry them: every socket syncs it, so a
+ * notification naming a private view drops the view's id (the view itself lives in its
+ * owner's own document only).
+ */
+export function withoutPrivateViews(drafts: readonly NotificationDraft[], views: readonly CountedView[]): NotificationDraft[] {
+  const shared = new Set(views.filter((view) => view.ownerAgentId === null).map((view) => view.id));
+  return drafts.map((draft) => (draft.viewId !== null && !shared.has(draft.viewId) ? { ...draft, viewId: null } : draft));
+}

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { checkClientVersion } from "../../protocol/index.ts";
 import { IDENTITY_HEADER } from "../auth/identity.ts";
 import { verifySession } from "../auth/tokens.ts";
@@ -9,10 +9,11 @@ import { refuseSocket } from "./refuse-socket.ts";
 
 /**
  * `GET /live/inbox?v=<protocol version>&token=<session token>[&account=<id>]` → the
- * caller's AccountHub. The account always comes from the token; an `account` that names
- * another one is refused rather than silently ignored.
+ * caller's AccountHub; `GET /live/agent?…` (same parameters) → the caller's own document
+ * in it (their private views). The account and the agent always come from the token; an
+ * `account` that names another one is refused rather than silently ignored.
  */
-export const liveRoutes = new Hono<{ Bindings: Env }>().get("/inbox", async (c) => {
+async function toHub(c: Context<{ Bindings: Env }>): Promise<Response> {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint only speaks WebSocket");
   }
@@ -28,4 +29,6 @@ export const liveRoutes = new Hono<{ Bindings: Env }>().get("/inbox", async (c) 
   const headers = new Headers(c.req.raw.headers);
   headers.set(IDENTITY_HEADER, JSON.stringify(identity));
   return hub.fetch(new Request(c.req.raw.url, { headers }));
-});
+}
+
+export const liveRoutes = new Hono<{ Bindings: Env }>().get("/inbox", toHub).get("/agent", toHub);
