@@ -1,11 +1,14 @@
 // Bridges the browser's shared inbox connection (one socket per browser, client/live) to
 // signals for the UI: connection state and banners, the live views and counts, teammates'
-// presence, who views or types on which ticket, and this agent's notifications.
+// presence, who views or types on which ticket, and this agent's notifications. The agent's
+// private views come over a second shared connection, to their own `agent` document (no
+// other agent syncs it); the UI sees both documents' views and counts as one.
 
 import { type ReadonlySignal, batch, computed, effect, signal } from "@preact/signals";
 import * as Y from "yjs";
 import { AGENT_ROUTING_DEFAULTS } from "../../schema/values.ts";
 import {
+  AgentDoc,
   type AgentPresence,
   type CloseReasonName,
   InboxDoc,
@@ -55,6 +58,8 @@ function mapOf<T>(doc: Y.Doc, root: string): Map<string, T> {
 export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRACE_MS): LiveStore {
   const name = `helpdesk-inbox:${agent.accountId}:${agent.id}`;
   const live = openSharedLive({ name, url: () => liveSocketUrl(location.href, LivePath.inbox, token), localState: { agentId: agent.id, name: agent.name } });
+  // Publishes no awareness: the hub refuses any on this document.
+  const own = openSharedLive({ name: `${name}:agent`, url: () => liveSocketUrl(location.href, LivePath.agent, token), localState: null });
   const me = agent.id;
 
   const initial = live.status.get();
@@ -65,9 +70,12 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   const isLeader = signal(live.isLeader.get());
   const downLongEnough = signal(false);
 
-  const agents = signal<ReadonlyMap<string, InboxAgent>>(new Map());
+  const sharedAgents = signal<ReadonlyMap<string, InboxAgent>>(new Map());
   const views = signal<ReadonlyMap<string, InboxView>>(new Map());
   const counts = signal<ReadonlyMap<string, number>>(new Map());
+  const ownViews = signal<ReadonlyMap<string, InboxView>>(new Map());
+  const ownCounts = signal<ReadonlyMap<string, number>>(new Map());
+  const ownFollowed = signal<readonly string[]>([]);
   const presence = signal<ReadonlyMap<string, AgentPresence>>(new Map());
   const notifications = signal<readonly InboxNotification[]>([]);
   const readUpTo = signal(0);
@@ -89,7 +97,7 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   const readDoc = (): void =>
     batch(() => {
       const doc = live.doc;
-      agents.value = mapOf<InboxAgent>(doc, InboxDoc.agents);
+      sharedAgents.value = mapOf<InboxAgent>(doc, InboxDoc.agents);
       views.value = mapOf<InboxView>(doc, InboxDoc.views);
       counts.value = mapOf<number>(doc, InboxDoc.counts);
       presence.value = mapOf<AgentPresence>(doc, InboxDoc.presence);
@@ -99,6 +107,26 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
     });
   live.doc.on("update", readDoc);
   readDoc();
+
+  const readOwnDoc = (): void =>
+    batch(() => {
+      ownViews.value = mapOf<InboxView>(own.doc, AgentDoc.views);
+      ownCounts.value = mapOf<number>(own.doc, AgentDoc.counts);
+      ownFollowed.value = [...own.doc.getMap<boolean>(AgentDoc.followedViews).keys()];
+    });
+  own.doc.on("update", readOwnDoc);
+  readOwnDoc();
+
+  // The inbox lists only shared follows; this agent's private ones come from their own document.
+  const agents = computed<ReadonlyMap<string, InboxAgent>>(() => {
+    const mine = sharedAgents.value.get(me);
+    if (!mine || ownFollowed.value.length === 0) return sharedAgents.value;
+    const merged = new Map(sharedAgents.value);
+    merged.set(me, { ...mine, followedViewIds: [...mine.followedViewIds, ...ownFollowed.value] });
+    return merged;
+  });
+  const allViews = computed(() => new Map([...views.value, ...ownViews.value]));
+  const allCounts = computed(() => new Map([...counts.value, ...ownCounts.value]));
 
   const readAwareness = (): void => {
     activity.value = ticketActivity(live.awareness.getStates(), me);
@@ -139,7 +167,7 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
     isLeader,
     synced: everSynced,
     agents,
-    views: computed(() => (views.value.size === 0 && !everSynced.value ? null : sidebarViews(views.value, counts.value, me))),
+    views: computed(() => (allViews.value.size === 0 && !everSynced.value ? null : sidebarViews(allViews.value, allCounts.value, me))),
     teammates: computed(() => onlineTeammates(agents.value, presence.value)),
     myPresence: computed(() => presence.value.get(me) ?? null),
     activity,
@@ -165,6 +193,8 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
       live.doc.off("update", readDoc);
       live.awareness.off("change", readAwareness);
       live.destroy();
+      own.doc.off("update", readOwnDoc);
+      own.destroy();
     },
   };
 }
