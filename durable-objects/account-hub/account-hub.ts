@@ -708,7 +708,8 @@ export class AccountHub extends DurableObject<Env> {
    */
   private async assignWaiting(): Promise<void> {
     const accountId = this.accountId;
-    if (!this.config || !accountId) return;
+    // A partial index undercounts agents' loads: routing waits for the build (which schedules it when done).
+    if (!this.config || !accountId || !this.indexComplete()) return;
     this.settleSentAssignments();
     const queue = servingOrder(this.store.waitingTickets().filter((ticket) => !this.sentAssignments.has(ticket.id)));
     let agents = this.routableAgents();
