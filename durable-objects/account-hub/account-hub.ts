@@ -102,15 +102,18 @@ interface PresenceSnapshot {
 
 /**
  * One per account (`idFromName(accountId)`): the account's live inbox and its serialisation
- * point. It owns the server-written `inbox` Yjs document (agents, presence, views and their
- * exact counts, notifications) and relays the awareness of every agent tab (viewing,
+ * point. It owns the server-written `inbox` Yjs document (agents, presence, shared views and
+ * their exact counts, notifications), each agent's own `agent` document (their private
+ * views and counts: agent-docs.ts), and relays the awareness of every agent tab (viewing,
  * typing, idle). Ticket changes arrive as reports from the AccountWriter once they are on
- * the shard; counts, notifications and auto-assignment are derived from them.
+ * the shard; counts (per-ticket deltas over the index: hub-store.ts), notifications and
+ * auto-assignment are derived from them.
  *
  * Hibernation-friendly: identity and per-socket flags live in socket attachments, the
- * document and the ticket index in SQLite, keepalives are answered by the runtime without
- * waking the object, and the only timer is an alarm (silent sockets, time-windowed counts,
- * the periodic check against the shard).
+ * documents, the ticket index and the counts in SQLite, keepalives are answered by the
+ * runtime without waking the object, and the only timer is an alarm (silent sockets,
+ * tickets leaving time windows, the index's first build a page at a time, the periodic
+ * check against the shard).
  */
 export class AccountHub extends DurableObject<Env> {
   private readonly doc = new Y.Doc();
