@@ -263,7 +263,8 @@ describe("a stale client", () => {
       // Time for a backoff, a wake signal and a sleep check to have retried, had they wanted to.
       await page.evaluate(() => window.dispatchEvent(new Event("online")));
       await page.waitForTimeout(6_000);
-      expect(await page.evaluate(() => (window as unknown as { wsAttempts: number }).wsAttempts)).toBe(1);
+      // One attempt each for the inbox socket and the agent's own document, and no retry.
+      expect(await page.evaluate(() => (window as unknown as { wsAttempts: number }).wsAttempts)).toBe(2);
       expect(await page.getByTestId("connection-state").getAttribute("data-state")).toBe("stopped");
     } finally {
       await context.close();
