@@ -101,6 +101,8 @@ export const LivePath = {
   inbox: "/live/inbox",
   /** The caller's own `agent` document (AgentDoc): what no other agent may read. */
   agent: "/live/agent",
+  /** A ticket's live document (protocol/ticket-doc.ts): `${LivePath.tickets}/<ticketId>`. */
+  tickets: "/live/tickets",
 } as const;
 
 export type VersionCheck = "ok" | "CLIENT_TOO_OLD" | "SERVER_TOO_OLD";

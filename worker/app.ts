@@ -8,6 +8,7 @@ import { healthRoutes } from "./health.ts";
 import { errorBody, handleError } from "./http/errors.ts";
 import { presenceRoutes } from "./live/presence-routes.ts";
 import { liveRoutes } from "./live/routes.ts";
+import { ticketLiveRoutes } from "./live/ticket-routes.ts";
 import { macroApplyRoutes, macroRoutes } from "./macros/routes.ts";
 import { ruleRoutes } from "./rules/routes.ts";
 import { tagRoutes } from "./tags/routes.ts";
@@ -37,6 +38,7 @@ export const app = new Hono<{ Bindings: Env }>()
   .route("/api/rules", ruleRoutes)
   .route("/webhooks", channelRoutes)
   .route("/dev", devMailboxRoutes)
+  .route("/live/tickets", ticketLiveRoutes)
   .route("/live", liveRoutes)
   .all("/api/*", (c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404))
   .all("/webhooks/*", (c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404))

@@ -28,6 +28,18 @@ export class DocStore {
       id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, data BLOB NOT NULL)`);
   }
 
+  /** Whether anything of this document is stored (a snapshot or an update). */
+  exists(): boolean {
+    const row = this.storage.sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT count(*) FROM ydoc_snapshot_chunks WHERE doc = ?) + (SELECT count(*) FROM ydoc_updates WHERE doc = ?) AS n",
+        this.name,
+        this.name,
+      )
+      .one();
+    return row.n > 0;
+  }
+
   /** Rebuilds the document from its snapshot and the updates written since. */
   load(doc: Y.Doc): void {
     const chunks = this.storage.sql

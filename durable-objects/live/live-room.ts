@@ -111,12 +111,12 @@ export class LiveRoom<Identity> {
     for (const id of gone) this.awareness.meta.delete(id);
   }
 
-  /** Applies a server-side change and sends it to every socket. */
-  broadcastDocUpdate(update: Uint8Array, peers: Iterable<LivePeer<Identity>>): void {
+  /** Sends a document update to every socket (but the one it came from, if any). */
+  broadcastDocUpdate(update: Uint8Array, peers: Iterable<LivePeer<Identity>>, except?: LivePeer<Identity>): void {
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, MessageType.sync);
     syncProtocol.writeUpdate(encoder, update);
-    this.broadcast(encoding.toUint8Array(encoder), peers);
+    this.broadcast(encoding.toUint8Array(encoder), peers, except);
   }
 
   private handleSync(peer: LivePeer<Identity>, decoder: decoding.Decoder): void {

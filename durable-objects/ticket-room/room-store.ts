@@ -205,6 +205,15 @@ export class RoomStore {
     return row ? (JSON.parse(row.data) as MessageRecord) : null;
   }
 
+  /** Every message this room wrote, in `seq` order. */
+  messages(): MessageRecord[] {
+    return this.storage.sql
+      .exec<{ data: string }>("SELECT data FROM room_messages")
+      .toArray()
+      .map((row) => JSON.parse(row.data) as MessageRecord)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
   pendingCount(): number {
     return this.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE seq > ?", this.doneThrough).one().n;
   }

@@ -1,6 +1,6 @@
 import type { Shard } from "../../schema/shards.ts";
 import type { TicketRef } from "./room-api.ts";
-import type { TicketRecord } from "./ticket-record.ts";
+import type { MessageRecord, TicketRecord } from "./ticket-record.ts";
 
 /** Rebuilds the room's ticket from the shard, the record (null if it is not there). */
 export async function loadTicketFromShard(shard: Shard, ref: TicketRef): Promise<TicketRecord | null> {
@@ -67,4 +67,26 @@ function ticketFromRow(row: Record<string, unknown>, tagIds: string[], messageCo
     lastMessageAt: nullableNumber(row.last_message_at),
     messageCount,
   };
+}
+
+/** The ticket's thread on the shard, in `seq` order (to seed a room's live document). */
+export async function loadThreadFromShard(shard: Shard, ref: TicketRef): Promise<MessageRecord[]> {
+  const rows = await shard.client.execute({
+    sql: `SELECT id, account_id, ticket_id, author_kind, author_id, body, is_internal_note, channel, external_id, seq, created_at
+          FROM messages WHERE ticket_id = ? AND account_id = ? ORDER BY seq, created_at, id`,
+    args: [ref.ticketId, ref.accountId],
+  });
+  return rows.rows.map((row) => ({
+    id: String(row.id),
+    accountId: String(row.account_id),
+    ticketId: String(row.ticket_id),
+    authorKind: row.author_kind as MessageRecord["authorKind"],
+    authorId: row.author_id === null ? null : String(row.author_id),
+    body: String(row.body),
+    isInternalNote: Number(row.is_internal_note) === 1,
+    channel: row.channel as MessageRecord["channel"],
+    externalId: row.external_id === null ? null : String(row.external_id),
+    seq: Number(row.seq),
+    createdAt: Number(row.created_at),
+  }));
 }

@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../worker/env.ts";
 import { accountShard, accountShardForWrite } from "../../worker/shards.ts";
-import { loadTicketFromShard } from "./shard-reads.ts";
+import { loadThreadFromShard, loadTicketFromShard } from "./shard-reads.ts";
 import { changeReport, shardStatements } from "./shard-writes.ts";
-import { FLUSH_GUARD_MS, RoomStore, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
+import { FLUSH_GUARD_MS, RoomStore, type NewOutboxEntry, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
 import {
   appendMessage,
   applyPatch,
@@ -30,6 +30,14 @@ import {
 import { newId, type OutboundDelivery, type RuleEvent } from "../../schema/tables.ts";
 import type { Shard } from "../../schema/shards.ts";
 import { failureNote, nextStep, retryDelay } from "./delivery-retry.ts";
+import { TicketLive } from "./ticket-live.ts";
+import { refuseSocket } from "../../worker/live/refuse-socket.ts";
+import { appendToThread, arrivedSince, clearDraft, draftText, readThread, threadMessage, writeMeta } from "./ticket-doc.ts";
+import { BadMessageError } from "../live/live-room.ts";
+import { attachIdentity, peerFor } from "../socket-peer.ts";
+import { AgentIdentity, IDENTITY_HEADER } from "../../worker/auth/identity.ts";
+import { Keepalive, KEEPALIVE_QUERY_PARAM, MAX_CLIENT_FRAME_BYTES, type CloseReasonName } from "../../protocol/index.ts";
+import type { ThreadMessage } from "../../protocol/ticket-doc.ts";
 
 const FLUSH_BATCH = 500;
 /**
@@ -69,6 +77,191 @@ export class TicketRoom extends DurableObject<Env> {
     this.store = new RoomStore(ctx.storage);
     // Commits arm the alarm synchronously: they must know whether an earlier one is set.
     void ctx.blockConcurrencyWhile(() => this.store.alarm.load());
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(Keepalive.request, Keepalive.response));
+  }
+
+  /** The live document, once a socket has opened one (undefined: not looked for since the wake). */
+  private live: TicketLive | null | undefined;
+
+  private liveDoc(): TicketLive | null {
+    if (this.live === undefined) {
+      this.live = TicketLive.stored(this.ctx.storage) ? this.openLive() : null;
+      // A wake with sockets still open (hibernation, or a restart that kept them): draft edits
+      // not stored yet and everyone's awareness are gone here, but the clients have them.
+      // Sync step 1 makes each client send what the room lacks; the query, its awareness.
+      const peers = this.peers();
+      if (this.live && peers.length > 0) {
+        for (const peer of peers) this.live.room.welcome(peer);
+        this.live.room.queryAwareness(peers);
+      }
+    }
+    return this.live;
+  }
+
+  private openLive(): TicketLive {
+    return new TicketLive(this.ctx.storage, () => this.peers(), (agentId) => this.noteDraftAuthor(agentId));
+  }
+
+  /** Commits a change and shows it in the live document at once, before the shard has it. */
+  private commit(entry: NewOutboxEntry, coAuthorIds?: readonly string[]): void {
+    this.store.commit(entry);
+    this.liveDoc()?.write((doc) => {
+      writeMeta(doc, entry.after);
+      if (entry.message) appendToThread(doc, [threadMessage(entry.message, coAuthorIds)]);
+    });
+  }
+
+  // --- the live ticket socket ---------------------------------------------------------------
+
+  /**
+   * `GET /live/tickets/<id>` (routed by the Worker with a verified identity): the ticket's
+   * live document. Another account's ticket and an unknown one get the same NOT_FOUND close.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade") !== "websocket") {
+      return Response.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, { status: 426 });
+    }
+    const identity = AgentIdentity.parse(JSON.parse(request.headers.get(IDENTITY_HEADER) ?? "null"));
+    const url = new URL(request.url);
+    const ticketId = decodeURIComponent(url.pathname.split("/").at(-1) ?? "");
+    const current = await this.current({ accountId: identity.accountId, ticketId });
+    if (!current.ok) return refuseSocket(current.code === "NOT_FOUND" ? "NOT_FOUND" : "INTERNAL_ERROR");
+    let live = this.liveDoc();
+    if (!live) {
+      try {
+        live = await this.createLive(current.value);
+      } catch (error) {
+        console.error(`ticket ${ticketId}: cannot build the live document`, error);
+        return refuseSocket("INTERNAL_ERROR");
+      }
+    }
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server);
+    const keepalive = url.searchParams.get(KEEPALIVE_QUERY_PARAM) === "1";
+    attachIdentity(server, identity, { keepalive, idle: false, connectedAt: Date.now() });
+    live.room.welcome(peerFor(server));
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const peer = peerFor<AgentIdentity>(ws);
+    if (typeof message === "string") {
+      // Keepalives are answered by the runtime; no other text frame exists.
+      this.dropSocket(ws, "BAD_MESSAGE");
+      return;
+    }
+    if (message.byteLength > MAX_CLIENT_FRAME_BYTES) {
+      this.dropSocket(ws, "MESSAGE_TOO_BIG");
+      return;
+    }
+    const live = this.liveDoc();
+    if (!live) {
+      this.dropSocket(ws, "INTERNAL_ERROR");
+      return;
+    }
+    try {
+      live.room.handleFrame(peer, new Uint8Array(message), () => this.peers());
+    } catch (error) {
+      if (!(error instanceof BadMessageError)) throw error;
+      console.warn(`ticket socket: bad frame from agent ${peer.identity.agentId}: ${error.message}`);
+      this.dropSocket(ws, "BAD_MESSAGE");
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // Already closed.
+    }
+    this.forgetSocket(ws);
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.forgetSocket(ws);
+  }
+
+  private dropSocket(ws: WebSocket, reason: CloseReasonName): void {
+    peerFor<AgentIdentity>(ws).close(reason);
+    this.forgetSocket(ws);
+  }
+
+  private forgetSocket(ws: WebSocket): void {
+    const live = this.liveDoc();
+    if (!live) return;
+    live.room.removePeer(peerFor<AgentIdentity>(ws), this.peers(ws));
+    if (this.peers(ws).length === 0) live.saveNow();
+  }
+
+  private peers(except?: WebSocket) {
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN)
+      .map((ws) => peerFor<AgentIdentity>(ws));
+  }
+
+  /** Builds the live document from the room's record and the thread (the shard's, plus what the room wrote since). */
+  private async createLive(ticket: TicketRecord): Promise<TicketLive> {
+    const shardThread = await loadThreadFromShard(await accountShard(this.env, ticket.accountId), { accountId: ticket.accountId, ticketId: ticket.id });
+    // Another socket may have created it while this one read the shard.
+    const raced = this.liveDoc();
+    if (raced) return raced;
+    const byId = new Map(shardThread.map((message) => [message.id, message]));
+    for (const message of this.store.messages()) byId.set(message.id, message);
+    const live = this.openLive();
+    live.write((doc) => {
+      writeMeta(doc, this.store.ticket() ?? ticket);
+      appendToThread(doc, [...byId.values()].map((message) => threadMessage(message)));
+    });
+    this.live = live;
+    return live;
+  }
+
+  /** Agents who typed in the draft since it was last sent: the co-authors of the next message. */
+  private noteDraftAuthor(agentId: string): void {
+    const authors = this.draftAuthors();
+    if (authors.includes(agentId)) return;
+    this.store.setMeta("draft_authors", JSON.stringify([...authors, agentId]));
+  }
+
+  private draftAuthors(): string[] {
+    return JSON.parse(this.store.meta("draft_authors") ?? "[]") as string[];
+  }
+
+  /**
+   * Sends the shared draft as one message by `agentId` (a public reply, delivered by the
+   * ticket's channel, or an internal note): in one commit the message is added and the draft
+   * cleared for everyone. Held when a customer message or another agent's public reply
+   * arrived after `seenThroughSeq`, the last message the agent had seen: the caller shows
+   * what arrived, and the text stays in the draft.
+   */
+  async sendDraft(
+    ref: TicketRef,
+    agentId: string,
+    options: { mode: "reply" | "note"; seenThroughSeq: number; id: string },
+  ): Promise<RoomResult<{ sent: true; message: ThreadMessage; ticket: TicketRecord } | { sent: false; reason: "EMPTY" | "THREAD_CHANGED"; arrived: ThreadMessage[] }>> {
+    const current = await this.current(ref);
+    if (!current.ok) return current;
+    const live = this.liveDoc();
+    const body = live ? draftText(live.doc).trim() : "";
+    if (!live || body === "") return { ok: true, value: { sent: false, reason: "EMPTY", arrived: [] } };
+    if (options.mode === "reply") {
+      const arrived = arrivedSince(readThread(live.doc), options.seenThroughSeq, agentId);
+      if (arrived.length > 0) return { ok: true, value: { sent: false, reason: "THREAD_CHANGED", arrived } };
+    }
+    const coAuthorIds = [...new Set([agentId, ...this.draftAuthors()])];
+    const isInternalNote = options.mode === "note";
+    const delivery = isInternalNote ? null : replyDeliveryFor(current.value, body, deliveryProviderFor(this.env).name);
+    const input: NewMessageInput = { id: options.id, authorKind: "agent", authorId: agentId, body, isInternalNote };
+    const { message } = this.store.transaction(() => {
+      const committed = this.commitMessage(current.value, input, delivery, Date.now(), { kind: "agent", id: agentId }, coAuthorIds);
+      live.write((doc) => clearDraft(doc));
+      this.store.setMeta("draft_authors", null);
+      return committed;
+    });
+    this.requestFlush();
+    return { ok: true, value: { sent: true, message: threadMessage(message, coAuthorIds), ticket: this.store.ticket()! } };
   }
 
   async create(
@@ -80,7 +273,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (this.store.ticket()) return { ok: false, code: "CONFLICT", message: "this ticket already exists" };
     const now = Date.now();
     const created = newTicketRecord(input, now);
-    this.store.commit({ version: created.version, before: null, after: created, message: null, delivery: null, actor });
+    this.commit({ version: created.version, before: null, after: created, message: null, delivery: null, actor });
     let message: MessageRecord | null = null;
     if (firstMessage) {
       const result = this.commitMessage(created, firstMessage, delivery, now, actor);
@@ -96,7 +289,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (!current.ok) return current;
     const next = applyPatch(current.value, patch, Date.now());
     if (next !== current.value) {
-      this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor });
+      this.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor });
       const events: RuleEvent[] = ["ticket_updated"];
       if (next.assigneeId !== null && next.assigneeId !== current.value.assigneeId) events.push("ticket_assigned");
       await this.applyRules(events, actor, null);
@@ -157,14 +350,14 @@ export class TicketRoom extends DurableObject<Env> {
     const removeTagIds = tagIds.filter((tagId) => current.value.tagIds.includes(tagId));
     if (removeTagIds.length === 0) return { ok: true, value: { dropped: false } };
     const next = applyPatch(current.value, { removeTagIds }, Date.now());
-    this.store.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor: SYSTEM });
+    this.commit({ version: next.version, before: current.value, after: next, message: null, delivery: null, actor: SYSTEM });
     this.requestFlush();
     return { ok: true, value: { dropped: true } };
   }
 
   private systemAssign(ticket: TicketRecord, agentId: string | null): RoomResult<{ assigned: boolean }> {
     const next = applyPatch(ticket, { assigneeId: agentId }, Date.now());
-    this.store.commit({ version: next.version, before: ticket, after: next, message: null, delivery: null, actor: SYSTEM });
+    this.commit({ version: next.version, before: ticket, after: next, message: null, delivery: null, actor: SYSTEM });
     this.requestFlush();
     return { ok: true, value: { assigned: true } };
   }
@@ -234,7 +427,7 @@ export class TicketRoom extends DurableObject<Env> {
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
-      this.store.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
+      this.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
     }
     await this.drainOutbox();
     this.store.deleteDoneNow();
@@ -311,7 +504,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (outcome.patch.snoozedUntil !== undefined) rulePatch.snoozedUntil = outcome.patch.snoozedUntil;
     const after = applyPatch(before, rulePatch, now);
     const actor: Actor = { kind: "rule", id: outcome.changes[0]?.ruleId ?? outcome.autoReply?.ruleId ?? "rules" };
-    if (after !== before) this.store.commit({ version: after.version, before, after, message: null, delivery: null, actor });
+    if (after !== before) this.commit({ version: after.version, before, after, message: null, delivery: null, actor });
     if (!outcome.autoReply) return;
     const ticket = this.store.ticket()!;
     const provider = deliveryProviderFor(this.env).name;
@@ -321,7 +514,7 @@ export class TicketRoom extends DurableObject<Env> {
       { id: newId("message"), authorKind: "system", authorId: null, body: outcome.autoReply.body },
       now,
     );
-    this.store.commit({
+    this.commit({
       actor,
       version: replied.version,
       before: ticket,
@@ -344,16 +537,20 @@ export class TicketRoom extends DurableObject<Env> {
     delivery: Omit<OutboundDeliveryRequest, "messageId"> | null,
     now: number,
     actor: Actor,
+    coAuthorIds?: readonly string[],
   ): { ticket: TicketRecord; message: MessageRecord } {
     const { ticket: after, message } = appendMessage(ticket, input, now);
-    this.store.commit({
-      actor,
-      version: after.version,
-      before: ticket,
-      after,
-      message,
-      delivery: delivery ? { ...delivery, messageId: message.id } : null,
-    });
+    this.commit(
+      {
+        actor,
+        version: after.version,
+        before: ticket,
+        after,
+        message,
+        delivery: delivery ? { ...delivery, messageId: message.id } : null,
+      },
+      coAuthorIds,
+    );
     return { ticket: after, message };
   }
 

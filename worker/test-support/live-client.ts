@@ -34,9 +34,16 @@ export interface Closed {
   reason: string;
 }
 
+export interface OpenOptions {
+  /** Socket path (default `/live/inbox`). */
+  path?: string;
+  /** A document to sync (a client reconnecting with what it had). */
+  doc?: Y.Doc;
+}
+
 export class LiveTestClient {
-  readonly doc = new Y.Doc();
-  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  readonly doc: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
   readonly denied: string[] = [];
   readonly received: number[] = [];
   /** Text frames from the server (keepalive answers). */
@@ -44,8 +51,10 @@ export class LiveTestClient {
   closed: Closed | undefined;
   private readonly ws: WebSocket;
 
-  private constructor(ws: WebSocket) {
+  private constructor(ws: WebSocket, doc: Y.Doc) {
     this.ws = ws;
+    this.doc = doc;
+    this.awareness = new awarenessProtocol.Awareness(doc);
     clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
     this.awareness.setLocalState(null);
     ws.addEventListener("message", (event) => {
@@ -57,20 +66,20 @@ export class LiveTestClient {
     });
   }
 
-  /** Opens `/live/inbox` with the given query string (defaults: current version, no token). */
-  static async open(query: Record<string, string>): Promise<LiveTestClient> {
+  /** Opens a socket (default `/live/inbox`) with the given query string (defaults: current version, no token). */
+  static async open(query: Record<string, string>, options: OpenOptions = {}): Promise<LiveTestClient> {
     const params = new URLSearchParams({ v: String(PROTOCOL_VERSION), ...query });
-    const response = await SELF.fetch(`http://hub.test/live/inbox?${params}`, { headers: { Upgrade: "websocket" } });
+    const response = await SELF.fetch(`http://hub.test${options.path ?? "/live/inbox"}?${params}`, { headers: { Upgrade: "websocket" } });
     const ws = response.webSocket;
     if (!ws) throw new Error(`expected a WebSocket, got HTTP ${response.status}: ${await response.text()}`);
     ws.accept();
     // workerd hands a fetch-side socket's binary messages over as Blobs unless told otherwise.
     (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
-    return new LiveTestClient(ws);
+    return new LiveTestClient(ws, options.doc ?? new Y.Doc());
   }
 
-  static async openAs(identity: AgentIdentity, query: Record<string, string> = {}): Promise<LiveTestClient> {
-    const client = await LiveTestClient.open({ token: await tokenFor(identity), ...query });
+  static async openAs(identity: AgentIdentity, query: Record<string, string> = {}, options: OpenOptions = {}): Promise<LiveTestClient> {
+    const client = await LiveTestClient.open({ token: await tokenFor(identity), ...query }, options);
     client.syncStep1();
     return client;
   }

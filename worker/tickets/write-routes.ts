@@ -47,6 +47,13 @@ const UpdateTicket = z
   });
 
 const NewMessage = z.object({ body: MessageBody }).strict();
+const SendDraft = z
+  .object({
+    mode: z.enum(["reply", "note"]),
+    /** The newest message `seq` the agent had seen when they pressed send (send-time guard). */
+    seenThroughSeq: z.number().int().min(0),
+  })
+  .strict();
 const TicketParam = z.object({ id: Id });
 
 /** Rejects ids of agents, teams or tags that are not this account's (400, per field). */
@@ -120,7 +127,24 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
   )
   .post("/:id/notes", ...writeGuards, validate("param", TicketParam), validate("json", NewMessage), async (c) =>
     c.json(await addAgentMessage(c.env, c.var.agent, c.req.valid("param").id, c.req.valid("json").body, true), 201),
-  );
+  )
+  // Sends the ticket's shared draft (co-edited live) as one message; 409 THREAD_CHANGED with
+  // what arrived when the customer or another agent wrote since the agent last looked.
+  .post("/:id/draft/send", ...writeGuards, validate("param", TicketParam), validate("json", SendDraft), async (c) => {
+    const { accountId, agentId } = c.var.agent;
+    const ticketId = c.req.valid("param").id;
+    const ref = { accountId, ticketId };
+    const { mode, seenThroughSeq } = c.req.valid("json");
+    const result = unwrap(await ticketRoom(c.env, ref).sendDraft(ref, agentId, { mode, seenThroughSeq, id: newId("message") }));
+    if (!result.sent && result.reason === "EMPTY") throw new ApiError(409, "DRAFT_EMPTY", "the draft is empty: nothing to send");
+    if (!result.sent) {
+      return c.json(
+        { error: { code: "THREAD_CHANGED", message: "new messages arrived since you last looked; read them, then send again" }, arrived: result.arrived },
+        409,
+      );
+    }
+    return c.json({ ticket: publicTicket(result.ticket), message: result.message }, 201);
+  });
 
 /**
  * One reply or note in one room call: the room builds an email or SMS reply's delivery

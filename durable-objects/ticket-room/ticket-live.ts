@@ -1,0 +1,112 @@
+import * as Y from "yjs";
+import { MAX_DRAFT_CHARS, TICKET_AWARENESS_FIELDS, TicketDoc } from "../../protocol/ticket-doc.ts";
+import type { AgentIdentity } from "../../worker/auth/identity.ts";
+import { DocStore } from "../live/doc-store.ts";
+import { LiveRoom, type LivePeer, type LiveRoomPolicy } from "../live/live-room.ts";
+import { isDraftOnlyUpdate } from "./draft-guard.ts";
+
+// The live side of a ticket room: its `ticket` document (protocol/ticket-doc.ts), the
+// sockets' sync and awareness through LiveRoom, and the document's storage in the room's
+// SQLite. The room writes thread and meta (ticket-doc.ts); agents co-edit the draft.
+
+const DOC_NAME = "ticket";
+/**
+ * Agents' draft edits are persisted merged, this long after the first unsaved one: a storage
+ * commit per keystroke would hold every relayed frame behind an fsync (output gates). A room
+ * that dies meanwhile loses nothing that reached another agent: every client re-sends what
+ * the room lacks when it syncs again.
+ */
+const PERSIST_DRAFT_AFTER_MS = 250;
+/** Cursor and typing updates a socket may send (a tab sends at most a few a second). */
+const TICKET_AWARENESS_RATE = { perSecond: 15, burst: 30 };
+/** Largest awareness state, in characters of JSON (a cursor is two relative positions). */
+const MAX_AWARENESS_STATE_CHARS = 2_000;
+
+/** The origin of the room's own writes, so the update handler can tell them from a socket's. */
+export const ROOM_ORIGIN = Symbol("ticket-room");
+
+export class TicketLive {
+  readonly doc: Y.Doc;
+  readonly room: LiveRoom<AgentIdentity>;
+  private readonly store: DocStore;
+  private readonly peers: () => LivePeer<AgentIdentity>[];
+  private readonly onDraftAuthor: (agentId: string) => void;
+  private unsaved: Uint8Array[] = [];
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    storage: DurableObjectStorage,
+    peers: () => LivePeer<AgentIdentity>[],
+    onDraftAuthor: (agentId: string) => void,
+  ) {
+    this.store = new DocStore(storage, DOC_NAME);
+    this.peers = peers;
+    this.onDraftAuthor = onDraftAuthor;
+    this.doc = new Y.Doc();
+    this.store.load(this.doc);
+    this.room = new LiveRoom(this.doc, ticketPolicy(this.doc));
+    this.doc.on("update", (update: Uint8Array, origin: unknown) => this.onUpdate(update, origin));
+  }
+
+  /** Whether the room has a stored document (it is created when the first socket opens). */
+  static stored(storage: DurableObjectStorage): boolean {
+    return new DocStore(storage, DOC_NAME).exists();
+  }
+
+  /** A server-side change to thread or meta: applied, stored in the caller's transaction, sent to every socket. */
+  write(change: (doc: Y.Doc) => void): void {
+    this.doc.transact(() => change(this.doc), ROOM_ORIGIN);
+  }
+
+  /** Stores draft edits not stored yet (before the last socket goes, or the room tidies up). */
+  saveNow(): void {
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const updates = this.unsaved;
+    this.unsaved = [];
+    if (updates.length > 0) this.store.append(this.doc, updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates));
+  }
+
+  private onUpdate(update: Uint8Array, origin: unknown): void {
+    if (origin === this.store) return; // loading from storage
+    if (origin === ROOM_ORIGIN || origin === null || origin === undefined) {
+      this.store.append(this.doc, update);
+      this.room.broadcastDocUpdate(update, this.peers());
+      return;
+    }
+    // An agent's draft edit (the guard admitted it): relay at once, store soon.
+    const peer = origin as LivePeer<AgentIdentity>;
+    this.room.broadcastDocUpdate(update, this.peers(), peer);
+    this.onDraftAuthor(peer.identity.agentId);
+    this.unsaved.push(update);
+    this.saveTimer ??= setTimeout(() => this.saveNow(), PERSIST_DRAFT_AFTER_MS);
+  }
+}
+
+function ticketPolicy(doc: Y.Doc): LiveRoomPolicy<AgentIdentity> {
+  const draft = doc.getText(TicketDoc.draft);
+  return {
+    // The draft's size bounds what an update may add: bytes never undercount characters.
+    mayWrite: (update) => draft.length + update.byteLength <= MAX_DRAFT_CHARS * 4 && isDraftOnlyUpdate(doc, update),
+    mayPublishAwareness: (state, identity) => isOwnTicketAwareness(state, identity),
+    sameOwner: (a, b) => a.accountId === b.accountId && a.agentId === b.agentId,
+    awarenessRate: TICKET_AWARENESS_RATE,
+  };
+}
+
+/** An agent may describe only themselves, with known fields of the right types. */
+export function isOwnTicketAwareness(state: unknown, identity: AgentIdentity): boolean {
+  if (typeof state !== "object" || state === null || Array.isArray(state)) return false;
+  const record = state as Record<string, unknown>;
+  if (!Object.keys(record).every((key) => (TICKET_AWARENESS_FIELDS as readonly string[]).includes(key))) return false;
+  if (record.agentId !== identity.agentId) return false;
+  if (typeof record.name !== "string" || record.name.length > 200) return false;
+  if (record.color !== undefined && (typeof record.color !== "string" || !/^#[0-9a-fA-F]{6}$/.test(record.color))) return false;
+  if (record.typing !== undefined && typeof record.typing !== "boolean") return false;
+  if (record.mode !== undefined && record.mode !== "reply" && record.mode !== "note") return false;
+  if (record.cursor !== undefined && record.cursor !== null) {
+    const cursor = record.cursor as Record<string, unknown>;
+    if (typeof cursor !== "object" || Array.isArray(cursor) || !("anchor" in cursor) || !("head" in cursor) || Object.keys(cursor).length !== 2) return false;
+  }
+  return JSON.stringify(state).length <= MAX_AWARENESS_STATE_CHARS;
+}
