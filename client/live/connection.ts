@@ -1,8 +1,11 @@
-// LiveConnection: the project's thin provider on y-protocols for one server-owned document.
+// LiveConnection: the project's thin provider on y-protocols for one live document.
 //
 // - On open it sends sync step 1 and its awareness; it answers the server's step 1 with an
 //   empty step 2 and applies the server's step 2 and updates.
-// - It never sends document updates: the document is read-only for clients.
+// - It never sends document updates (server-owned documents are read-only for clients),
+//   unless made `writable` (a ticket's draft): then its step 2 carries what the server lacks
+//   and every local change goes up as a sync update; `flush()` waits until the server has
+//   applied everything sent before it.
 // - It sends its own awareness state and, for a leader tab, the states of the other tabs of
 //   this browser it was handed (publishForwarded), also in answer to query-awareness, and
 //   sends them all again a second after the hub refused one as rate-limited.
@@ -39,6 +42,8 @@ import {
   encodeAwarenessUpdateFrame,
   encodeEmptySyncStep2,
   encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
 } from "./frames.ts";
 import { Keepalive } from "./keepalive.ts";
 import { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, watchForSleep } from "./sleep.ts";
@@ -80,7 +85,8 @@ export interface LiveTimers {
   clearTimeout(handle: unknown): void;
 }
 
-export interface LiveConnectionOptions {
+/** What a tab publishes in awareness: the inbox's AgentAwarenessState by default. */
+export interface LiveConnectionOptions<S extends object = AgentAwarenessState> {
   /** Full ws(s) URL, or a function building it per attempt (so a fresh token can be used). */
   url: string | (() => string);
   /** Defaults to the global WebSocket. */
@@ -108,7 +114,13 @@ export interface LiveConnectionOptions {
   /** An awareness to keep (must belong to `doc`); its local state is kept unless `localState` is given. */
   awareness?: Awareness;
   /** This tab's awareness state; null publishes nothing until setLocalState(). */
-  localState?: AgentAwarenessState | null;
+  localState?: S | null;
+  /**
+   * The client may write the document (the server still guards which parts): local changes
+   * (any origin but the connection's own) are sent, and the answer to the server's sync
+   * step 1 carries what it lacks. Defaults to false: a read-only replica.
+   */
+  writable?: boolean;
   /** The server refused something we sent (the socket stays open). */
   onPermissionDenied?: (reason: string) => void;
   /** A frame could not be decoded or applied. Defaults to console.warn. */
@@ -150,7 +162,7 @@ function withKeepaliveFlag(url: string): string {
   }
 }
 
-export class LiveConnection {
+export class LiveConnection<S extends object = AgentAwarenessState> {
   /** The server-owned document; read it, never write it. */
   readonly doc: Y.Doc;
   /** Presence of every tab of the account, this one included. */
@@ -166,6 +178,9 @@ export class LiveConnection {
   readonly #keepaliveTiming: { intervalMs: number; timeoutMs: number };
   readonly #sleepTiming: { periodMs: number; jumpMs: number };
   readonly #ownsDoc: boolean;
+  readonly #writable: boolean;
+  /** flush() calls waiting for the server's answer to their sync step 1, oldest first. */
+  #flushWaiters: ((applied: boolean) => void)[] = [];
   readonly #onPermissionDenied: (reason: string) => void;
   readonly #onProtocolError: (error: unknown) => void;
   readonly #listeners = new Set<(status: LiveStatus) => void>();
@@ -193,7 +208,7 @@ export class LiveConnection {
   #quiet = false;
   #destroyed = false;
 
-  constructor(options: LiveConnectionOptions) {
+  constructor(options: LiveConnectionOptions<S>) {
     this.#url = options.url;
     const ctor: LiveSocketConstructor | undefined =
       options.WebSocket ?? (typeof WebSocket === "undefined" ? undefined : WebSocket);
@@ -228,6 +243,8 @@ export class LiveConnection {
       this.#unconfirmed = new Set([...this.awareness.getStates().keys()].filter((id) => id !== own));
     }
     this.awareness.on("update", this.#onAwarenessUpdate);
+    this.#writable = options.writable === true;
+    if (this.#writable) this.doc.on("update", this.#onDocUpdate);
   }
 
   get status(): LiveStatus {
@@ -249,8 +266,22 @@ export class LiveConnection {
   }
 
   /** Sets (and publishes, when connected) this tab's awareness state. */
-  setLocalState(state: AgentAwarenessState | null): void {
+  setLocalState(state: S | null): void {
     this.awareness.setLocalState(state);
+  }
+
+  /**
+   * Resolves true once the server has applied every change this connection sent before the
+   * call (it answers a sync step 1 after the frames before it), false if the socket is not
+   * up or goes before the answer. Lets an HTTP intent that reads the document (sending the
+   * draft) follow the last keystrokes, which travel over the socket.
+   */
+  flush(): Promise<boolean> {
+    if (this.#socket === null || this.#status.state !== "connected" || !this.#status.synced) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.#flushWaiters.push(resolve);
+      this.#send(encodeSyncStep1(this.doc));
+    });
   }
 
   /** Starts connecting. No-op while a socket is open or opening, or once stopped. */
@@ -340,6 +371,7 @@ export class LiveConnection {
       this.#sayGoodbye();
     }
     this.awareness.off("update", this.#onAwarenessUpdate);
+    if (this.#writable) this.doc.off("update", this.#onDocUpdate);
     this.#stopKeepalive();
     if (socket !== null) {
       this.#detach(socket);
@@ -460,10 +492,12 @@ export class LiveConnection {
       const frame = decodeServerFrame(bytes);
       switch (frame.type) {
         case "sync-step1":
-          this.#send(encodeEmptySyncStep2());
+          this.#send(this.#writable ? encodeSyncStep2(this.doc, frame.stateVector) : encodeEmptySyncStep2());
           break;
         case "sync-step2":
           Y.applyUpdate(this.doc, frame.update, this);
+          // After the handshake, a step 2 answers the step 1 of the oldest flush().
+          if (this.#status.synced) this.#flushWaiters.shift()?.(true);
           if (!this.#status.synced) {
             // A full handshake: the server is healthy, so the next failure starts backoff afresh.
             this.#attempt = 0;
@@ -599,8 +633,12 @@ export class LiveConnection {
   }
 
   #detach(socket: LiveSocket): void {
-    // Every path that lets a socket go detaches it; its connect timer must not outlive it.
+    // Every path that lets a socket go detaches it; its connect timer must not outlive it,
+    // and flushes waiting on it will get no answer.
     this.#clearConnectTimer();
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const resolve of waiters) resolve(false);
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
@@ -615,6 +653,11 @@ export class LiveConnection {
       this.#onProtocolError(error);
     }
   }
+
+  /** A local change of a writable document: sent now, or in the next handshake's step 2. */
+  readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== this) this.#send(encodeSyncUpdate(update));
+  };
 
   // --- awareness --------------------------------------------------------------------------
 

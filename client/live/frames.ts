@@ -33,6 +33,26 @@ export function encodeEmptySyncStep2(): Uint8Array<ArrayBuffer> {
   return encoding.toUint8Array(encoder);
 }
 
+/**
+ * Our answer to the server's sync step 1 on a document clients may write (a ticket's draft):
+ * everything we hold that the server's state vector lacks, so edits made offline, or kept in
+ * the browser from an earlier visit, reach the server.
+ */
+export function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array<ArrayBuffer> {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  syncProtocol.writeSyncStep2(encoder, doc, stateVector);
+  return encoding.toUint8Array(encoder);
+}
+
+/** A sync update frame: a local edit of a writable document. */
+export function encodeSyncUpdate(update: Uint8Array): Uint8Array<ArrayBuffer> {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.sync);
+  syncProtocol.writeUpdate(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
 /** An awareness frame carrying the states of `clients` at the clocks `awareness` holds. */
 export function encodeAwareness(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array<ArrayBuffer> {
   const encoder = encoding.createEncoder();

@@ -1,5 +1,6 @@
-// Framework-free live layer: a read-only y-protocols provider for server-owned documents, one
-// socket per browser shared by its tabs, and the awareness signals tabs publish.
+// Framework-free live layer: a y-protocols provider (read-only for server-owned documents,
+// writable for a ticket's draft), one socket per browser shared by its tabs, and the
+// awareness signals tabs publish (throttled).
 export {
   type AwarenessEntry,
   decodeAwarenessEntries,
@@ -43,6 +44,12 @@ export {
   openSharedLive,
 } from "./shared-live.ts";
 export { DEFAULT_SLEEP_JUMP_MS, DEFAULT_SLEEP_PERIOD_MS, type SleepDetectorOptions, watchForSleep } from "./sleep.ts";
+export {
+  AWARENESS_PUBLISH_INTERVAL_MS,
+  type ThrottledState,
+  type ThrottledStateOptions,
+  createThrottledState,
+} from "./throttled-state.ts";
 export { type TypingIndicator, type TypingIndicatorOptions, createTypingIndicator } from "./typing.ts";
 export { liveSocketUrl } from "./url.ts";
 export { type WakeSignals, browserWakeSignals } from "./wake.ts";

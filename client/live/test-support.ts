@@ -246,6 +246,8 @@ export class FakeLiveServer {
    * race where the old socket's close is processed (and its removal relayed) first.
    */
   handover = true;
+  /** Clients may write the document (as a ticket room's draft): their updates are applied and relayed. */
+  writable = false;
   /** Every frame delivered to a client, in order. */
   readonly delivered: Array<{ socket: FakeSocket; frame: string | Uint8Array }> = [];
   /** Every awareness update the server accepted, with the socket it came from. */
@@ -372,7 +374,15 @@ export class FakeLiveServer {
           }),
         );
       }
-      // Clients never write this document; their (empty) step 2 is ignored.
+      if (this.writable && subtype !== SyncMessageType.step1 && payload.byteLength > 2) {
+        Y.applyUpdate(this.doc, payload, socket);
+        const relay = frame((e) => {
+          encoding.writeVarUint(e, MessageType.sync);
+          syncProtocol.writeUpdate(e, payload);
+        });
+        for (const [other, otherPeer] of this.#peers) if (other !== socket) this.#queue(otherPeer, relay);
+      }
+      // Otherwise clients never write this document; their (empty) step 2 is ignored.
       return;
     }
     if (type === MessageType.awareness) {
