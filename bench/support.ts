@@ -2,9 +2,15 @@
 // and the run's context (commit, machine load) printed beside the figures.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { freePort, waitForHttpOk } from "../dev/ports.ts";
 import { stopChild } from "../dev/processes.ts";
+import { newId } from "../schema/tables.ts";
+import { signSession } from "../worker/auth/tokens.ts";
+import { descendantCpu, findWorkerEntry, machineBusyMs, threadCpuMs } from "./ingest/measure.ts";
 
 /** An integer option of at least `min`, or a clear error naming the flag. */
 export function intOption(name: string, text: string | undefined, min = 1): number {
@@ -94,4 +100,194 @@ export async function startPortChild(script: URL, what: string, timeoutMs = 20_0
     throw error;
   });
   return { process: child, port, stop: () => stopChild(child) };
+}
+
+// --- shared by the fanout, runtime-floor and co-edit benchmarks -----------------------------
+
+/** CPU use so far: this process (main thread, whole process), its child processes, the machine. */
+export interface CpuSnapshot {
+  at: number;
+  mainThread: number;
+  children: Map<number, { comm: string; cpuMs: number }>;
+  machine: number;
+  process: number;
+}
+
+/** A CpuSnapshot now; `entryPort` is wrangler dev's port, to tell its proxy workerd from the Worker's. */
+export function cpuSnapshot(entryPort?: string): CpuSnapshot {
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    mainThread: threadCpuMs(),
+    children: descendantCpu(process.pid, entryPort),
+    machine: machineBusyMs(),
+    process: (usage.user + usage.system) / 1000,
+  };
+}
+
+/**
+ * CPU ms per process kind between two snapshots; the Hocuspocus child is named by its pid.
+ * `clientsMs` is the CPU of the worker thread that runs the clients (measured there).
+ */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, hocuspocusPid: number | undefined, clientsMs: number): { wallMs: number; by: [string, number][] } {
+  const byName = new Map<string, number>();
+  for (const [pid, now] of after.children) {
+    const name = pid === hocuspocusPid ? HOCUSPOCUS_PROCESS : now.comm;
+    const used = now.cpuMs - (before.children.get(pid)?.cpuMs ?? 0);
+    byName.set(name, (byName.get(name) ?? 0) + used);
+  }
+  const processMs = after.process - before.process;
+  const mainMs = after.mainThread - before.mainThread;
+  const by: [string, number][] = [
+    ["bench worker thread: the N clients", clientsMs],
+    ["bench main thread (shard host, idle here)", mainMs],
+    ["bench other threads (worker start, GC, libuv)", Math.max(0, processMs - mainMs - clientsMs)],
+  ];
+  for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1])) by.push([name, ms]);
+  const ours = processMs + [...byName.values()].reduce((a, b) => a + b, 0);
+  by.push([OTHER_PROCESSES, Math.max(0, after.machine - before.machine - ours)]);
+  return { wallMs: after.at - before.at, by };
+}
+
+export const HOCUSPOCUS_PROCESS = "Hocuspocus server (node, child process)";
+export const OTHER_PROCESSES = "other processes on the machine";
+
+/**
+ * Whether a process kind counts as the local workerd server's CPU: both workerd processes
+ * (the Worker's and wrangler's proxy) and wrangler itself, not wrangler's esbuild file
+ * watcher (~1 % of a core whatever the Worker does).
+ */
+export function isWorkerdServerProcess(name: string): boolean {
+  return name.startsWith("workerd") || name === "wrangler (node)";
+}
+
+/** Lines of wrangler's debug logs (WRANGLER_LOG_PATH) that look like errors or warnings, and the Worker's reloads. */
+export function wranglerTrouble(dir: string): { count: number; sample: string[]; reloads: number } {
+  const sample: string[] = [];
+  let count = 0;
+  let reloads = 0;
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return { count: 0, sample, reloads };
+  }
+  for (const file of files) {
+    let text = "";
+    try {
+      text = readFileSync(join(dir, file), "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      // One reloadStart when wrangler first starts the Worker, one more per rebuild.
+      if (line.includes('"type":"reloadStart"')) reloads++;
+      if (!/\b(error|warn|warning|exception|uncaught)\b|✘|▲/i.test(line)) continue;
+      // wrangler's own chatter about the local dev session, not the Worker.
+      if (/X_LOCAL_OBSERVABILITY|metrics|update available|telemetry/i.test(line)) continue;
+      count++;
+      if (sample.length < 8) sample.push(line.trim().slice(0, 300));
+    }
+  }
+  return { count, sample, reloads: Math.max(0, reloads - 1) };
+}
+
+export interface BenchAgent {
+  agentId: string;
+  name: string;
+  /** A session token signed like POST /api/auth/login's. */
+  token: string;
+}
+
+/**
+ * `count` agents of `accountId`: rows on the account's shard (without a usable password),
+ * so they are real agents of it whatever a room may look up, and session tokens signed
+ * exactly like `POST /api/auth/login`'s with the stack's secret.
+ */
+export async function createBenchAgents(shardUrls: readonly string[], secret: string, accountId: string, count: number, runId: string): Promise<BenchAgent[]> {
+  const directory = createClient({ url: shardUrls[0]! });
+  const placement = await directory.execute({ sql: "SELECT shard_index FROM accounts WHERE id = ?", args: [accountId] });
+  directory.close();
+  const shardIndex = Number(placement.rows[0]?.shard_index);
+  const shard = createClient({ url: shardUrls[shardIndex]! });
+  const now = Date.now();
+  const agents: BenchAgent[] = [];
+  for (let i = 0; i < count; i++) {
+    const agentId = newId("agent");
+    const name = `Bench Agent ${i + 1}`;
+    agents.push({ agentId, name, token: await signSession({ agentId, accountId, name, role: "agent" }, secret) });
+  }
+  await shard.batch(
+    agents.map((agent, i) => ({
+      sql: "INSERT INTO agents (id, account_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, 'agent', ?, ?)",
+      // No login: the hash of nothing anyone can type.
+      args: [agent.agentId, accountId, `bench-${runId}-${i + 1}@bench.invalid`, agent.name, "!bench-no-login", now],
+    })),
+    "write",
+  );
+  shard.close();
+  return agents;
+}
+
+export interface RelayWorker {
+  /** wrangler dev's URL (its proxy). */
+  proxyUrl: string;
+  /** wrangler dev's port, to tell its proxy workerd from the Worker's (descendantCpu). */
+  proxyPort: string;
+  /** ws:// base URL the clients use: the proxy's, or with `direct` the Worker's own workerd entry. */
+  url: string;
+  /** wrangler and the workerd processes it started. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the runtime-floor's bare Durable Object relay (bench/fanout/runtime-floor/) under a
+ * `wrangler dev` of its own (its own process group). Clients connect to `${url}/?mode=hibernation`
+ * (acceptWebSocket, as the product's rooms) or `?mode=accept`. `register` receives the
+ * stop function right after the spawn, before the Worker answers, so an interrupted start
+ * is stopped too. With `direct`, `url` is the Worker's own workerd entry: find it while no
+ * other wrangler dev runs under this process (findWorkerEntry looks at all of them).
+ */
+export async function startRelayWorker(dataDir: string, options: { direct: boolean; register(stop: () => Promise<void>): void }): Promise<RelayWorker> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url).pathname,
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", String(await freePort()),
+      "--persist-to", dataDir,
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: new URL("./fanout/runtime-floor/", import.meta.url).pathname,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false", CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so stopChild() also reaches the workerd processes it starts.
+      detached: true,
+    },
+  );
+  const stop = () => stopChild(child, { group: true });
+  options.register(stop);
+  const output: string[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const proxyUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttpOk(`${proxyUrl}/health`, 90_000, () => child.exitCode === null);
+  } catch (error) {
+    throw new Error(`the relay Worker did not start: ${String(error)}\n${output.join("")}`);
+  }
+  const base = options.direct ? await findWorkerEntry(proxyUrl) : proxyUrl;
+  if (!base) throw new Error("--direct: the relay Worker's own workerd entry was not found");
+  return {
+    proxyUrl,
+    proxyPort: String(port),
+    url: base.replace(/^http/, "ws"),
+    pids: () => [child.pid!, ...descendantCpu(child.pid!).keys()],
+    stop,
+  };
 }

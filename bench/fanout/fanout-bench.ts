@@ -1,17 +1,32 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
-import { createClient } from "@libsql/client";
 import { LOCAL_AUTH_SECRET, startStack, type Stack } from "../../dev/stack.ts";
 import { LivePath, PROTOCOL_VERSION } from "../../protocol/index.ts";
-import { newId } from "../../schema/tables.ts";
-import { signSession } from "../../worker/auth/tokens.ts";
-import { descendantCpu, findWorkerEntry, machineBusyMs, summarize, threadCpuMs } from "../ingest/measure.ts";
+import { findWorkerEntry, summarize } from "../ingest/measure.ts";
 import type { FanoutAgent, FanoutJob, FanoutResult, HocuspocusClientKind, ServerKind, WorkerMessage } from "./clients-worker.ts";
-import { benchLogger, fmt, intOption, loads, machineDescription, packageVersion, revision, sleep, startPortChild, type PortChild } from "../support.ts";
+import {
+  benchLogger,
+  cpuBetween,
+  cpuSnapshot,
+  createBenchAgents,
+  fmt,
+  HOCUSPOCUS_PROCESS,
+  intOption,
+  isWorkerdServerProcess,
+  loads,
+  machineDescription,
+  packageVersion,
+  revision,
+  sleep,
+  startPortChild,
+  wranglerTrouble,
+  type CpuSnapshot,
+  type PortChild,
+} from "../support.ts";
 
 // Fanout benchmark: N agents of one account connected to the live inbox in local workerd
 // (wrangler dev); one agent's awareness change (viewing or typing a ticket) → how long until
@@ -66,51 +81,6 @@ const ORDER: ServerKind[] = args.order === "ours-first" ? ["ours", "hocuspocus"]
 
 const log = benchLogger("fanout-bench");
 
-
-// --- CPU accounting ----------------------------------------------------------------------
-
-interface CpuSnapshot {
-  at: number;
-  mainThread: number;
-  children: Map<number, { comm: string; cpuMs: number }>;
-  machine: number;
-  process: number;
-}
-
-function cpuSnapshot(entryPort: string): CpuSnapshot {
-  const usage = process.cpuUsage();
-  return {
-    at: performance.now(),
-    mainThread: threadCpuMs(),
-    children: descendantCpu(process.pid, entryPort),
-    machine: machineBusyMs(),
-    process: (usage.user + usage.system) / 1000,
-  };
-}
-
-/** CPU ms per process kind between two snapshots; the Hocuspocus child is named by its pid. */
-function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, hocuspocusPid: number | undefined, clientsMs: number): { wallMs: number; by: [string, number][] } {
-  const byName = new Map<string, number>();
-  for (const [pid, now] of after.children) {
-    const name = pid === hocuspocusPid ? "Hocuspocus server (node, child process)" : now.comm;
-    const used = now.cpuMs - (before.children.get(pid)?.cpuMs ?? 0);
-    byName.set(name, (byName.get(name) ?? 0) + used);
-  }
-  const processMs = after.process - before.process;
-  const mainMs = after.mainThread - before.mainThread;
-  const by: [string, number][] = [
-    ["bench worker thread: the N clients", clientsMs],
-    ["bench main thread (shard host, idle here)", mainMs],
-    ["bench other threads (worker start, GC, libuv)", Math.max(0, processMs - mainMs - clientsMs)],
-  ];
-  for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1])) by.push([name, ms]);
-  const ours = processMs + [...byName.values()].reduce((a, b) => a + b, 0);
-  by.push(["other processes on the machine", Math.max(0, after.machine - before.machine - ours)]);
-  return { wallMs: after.at - before.at, by };
-}
-
-// --- Hocuspocus child --------------------------------------------------------------------
-
 // --- one measured run --------------------------------------------------------------------
 
 interface Measured {
@@ -147,39 +117,6 @@ function measure(job: FanoutJob, entryPort: string, hocuspocusPid: number | unde
       if (code !== 0) reject(new Error(`${job.server} clients worker exited with code ${code}`));
     });
   });
-}
-
-// --- wrangler's log ----------------------------------------------------------------------
-
-/** Lines of wrangler's debug logs (WRANGLER_LOG_PATH) that look like errors or warnings. */
-function wranglerTrouble(dir: string): { count: number; sample: string[]; reloads: number } {
-  const sample: string[] = [];
-  let count = 0;
-  let reloads = 0;
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    return { count: 0, sample, reloads };
-  }
-  for (const file of files) {
-    let text = "";
-    try {
-      text = readFileSync(join(dir, file), "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      // One reloadStart when wrangler first starts the Worker, one more per rebuild.
-      if (line.includes('"type":"reloadStart"')) reloads++;
-      if (!/\b(error|warn|warning|exception|uncaught)\b|✘|▲/i.test(line)) continue;
-      // wrangler's own chatter about the local dev session, not the Worker.
-      if (/X_LOCAL_OBSERVABILITY|metrics|update available|telemetry/i.test(line)) continue;
-      count++;
-      if (sample.length < 8) sample.push(line.trim().slice(0, 300));
-    }
-  }
-  return { count, sample, reloads: Math.max(0, reloads - 1) };
 }
 
 // --- main --------------------------------------------------------------------------------
@@ -230,31 +167,7 @@ async function main(): Promise<void> {
 
     // N agents of the demo account: rows on the account's shard (so they are real agents of
     // it, whatever the hub may look up), and session tokens signed like /api/auth/login's.
-    const directory = createClient({ url: stack.shardUrls[0]! });
-    const placement = await directory.execute({ sql: "SELECT shard_index FROM accounts WHERE id = ?", args: [ACCOUNT] });
-    directory.close();
-    const shardIndex = Number(placement.rows[0]?.shard_index);
-    const shard = createClient({ url: stack.shardUrls[shardIndex]! });
-    const now = Date.now();
-    const agents: FanoutAgent[] = [];
-    for (let i = 0; i < AGENTS; i++) {
-      const agentId = newId("agent");
-      const name = `Bench Agent ${i + 1}`;
-      agents.push({
-        agentId,
-        name,
-        token: await signSession({ agentId, accountId: ACCOUNT, name, role: "agent" }, LOCAL_AUTH_SECRET),
-      });
-    }
-    await shard.batch(
-      agents.map((agent, i) => ({
-        sql: "INSERT INTO agents (id, account_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, 'agent', ?, ?)",
-        // No login: the hash of nothing anyone can type.
-        args: [agent.agentId, ACCOUNT, `bench-${runId}-${i + 1}@bench.invalid`, agent.name, "!bench-no-login", now],
-      })),
-      "write",
-    );
-    shard.close();
+    const agents: FanoutAgent[] = await createBenchAgents(stack.shardUrls, LOCAL_AUTH_SECRET, ACCOUNT, AGENTS, runId);
 
     hocuspocus = await startPortChild(new URL("./hocuspocus-server.ts", import.meta.url), "Hocuspocus");
     const hocuspocusUrl = `ws://127.0.0.1:${hocuspocus.port}`;
@@ -308,7 +221,7 @@ async function main(): Promise<void> {
 
     const serverCpu = (m: Measured, server: ServerKind) =>
       m.roundsCpu.by
-        .filter(([name]) => (server === "ours" ? name.startsWith("workerd") || name === "wrangler (node)" : name.startsWith("Hocuspocus")))
+        .filter(([name]) => (server === "ours" ? isWorkerdServerProcess(name) : name === HOCUSPOCUS_PROCESS))
         .reduce((sum, [, ms]) => sum + ms, 0);
     const row = (label: string, a: string, b: string) => `  ${label.padEnd(44)} ${a.padStart(14)}  ${b.padStart(14)}`;
     const ms = (n: number) => `${fmt(n, 1)} ms`;

@@ -1,13 +1,22 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { freePort, waitForHttpOk } from "../../dev/ports.ts";
-import { stopChild } from "../../dev/processes.ts";
-import { cpuDelta, descendantCpu, findWorkerEntry, machineBusyMs, summarize } from "../ingest/measure.ts";
-import { benchLogger, fmt, intOption, loads, machineDescription, packageVersion, revision, sleep, startPortChild } from "../support.ts";
+import { cpuDelta, descendantCpu, machineBusyMs, summarize } from "../ingest/measure.ts";
+import {
+  benchLogger,
+  fmt,
+  intOption,
+  isWorkerdServerProcess,
+  loads,
+  machineDescription,
+  packageVersion,
+  revision,
+  sleep,
+  startPortChild,
+  startRelayWorker,
+} from "../support.ts";
 
 // Runtime floor of the fanout benchmark: what one WebSocket fanout costs the runtime itself,
 // with no product code. The same bare relay (every frame a socket sends goes to every other
@@ -70,47 +79,6 @@ interface Server {
   proxyPort?: string;
   /** The processes whose CPU counts as the server's. */
   pids(): number[];
-}
-
-async function startRelayWorker(dataDir: string): Promise<Server & { proxyUrl: string }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url).pathname,
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(await freePort()),
-      "--persist-to", dataDir,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: new URL("./runtime-floor/", import.meta.url).pathname,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-      // Its own process group, so stopChild() also reaches the workerd processes it starts.
-      detached: true,
-    },
-  );
-  stops.push(() => stopChild(child, { group: true }));
-  const output: string[] = [];
-  child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-  const proxyUrl = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttpOk(`${proxyUrl}/health`, 90_000, () => child.exitCode === null);
-  } catch (error) {
-    throw new Error(`the relay Worker did not start: ${String(error)}\n${output.join("")}`);
-  }
-  const base = args.direct ? await findWorkerEntry(proxyUrl) : proxyUrl;
-  if (!base) throw new Error("--direct: the relay Worker's own workerd entry was not found");
-  return {
-    proxyUrl,
-    proxyPort: String(port),
-    url: base.replace(/^http/, "ws"),
-    pids: () => [child.pid!, ...descendantCpu(child.pid!).keys()],
-  };
 }
 
 async function startWsRelay(): Promise<Server> {
@@ -187,7 +155,7 @@ async function runPhase(phase: Phase, url: string, server: Server): Promise<Phas
   const serverCpuBy = Object.fromEntries(cpuDelta(cpuBefore, serverCpu(server)));
   // As fanout-bench counts ours: workerd and wrangler, not wrangler's esbuild (its file
   // watcher, ~1 % of a core whatever the relay does; still listed in serverCpuBy).
-  const counted = (name: string) => server.proxyPort === undefined || name.startsWith("workerd") || name === "wrangler (node)";
+  const counted = (name: string) => server.proxyPort === undefined || isWorkerdServerProcess(name);
   const serverCpuMs = Object.entries(serverCpuBy).reduce((sum, [name, ms]) => sum + (counted(name) ? ms : 0), 0);
   const own = process.cpuUsage(ownBefore);
   const othersMs = machineBusyMs() - busyBefore - serverCpuMs - (own.user + own.system) / 1000;
@@ -241,7 +209,7 @@ try {
   const loadAtStart = loads();
   const machine = machineDescription();
   log(`starting the relay Worker (wrangler dev) and the ws relay`);
-  const worker = await startRelayWorker(dataDir);
+  const worker = await startRelayWorker(dataDir, { direct: args.direct, register: (stop) => stops.push(stop) });
   const node = await startWsRelay();
   const results = [
     await runPhase("workerd, hibernation API", `${worker.url}/?mode=hibernation`, worker),
