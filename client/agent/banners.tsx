@@ -1,5 +1,6 @@
 import type { CloseReasonName } from "../../protocol/index.ts";
 import type { LiveStore } from "./live-store.ts";
+import type { TicketLive } from "./ticket-live.ts";
 import { endSession } from "./session.ts";
 
 const AUTH_STOPS: readonly CloseReasonName[] = ["UNAUTHORIZED", "FORBIDDEN"];
@@ -48,5 +49,22 @@ export function LiveBanners({ live }: { live: LiveStore }) {
         </div>
       )}
     </>
+  );
+}
+
+/**
+ * The ticket's own socket: the same "Not connected" banner after the same grace period, unless
+ * the inbox's banner already says so. A ticket socket stops for good only on a reason the
+ * inbox shares (it shows that one) or on NOT_FOUND, where the page says the ticket is gone.
+ */
+export function TicketLiveBanner({ ticket, inbox }: { ticket: TicketLive; inbox: LiveStore }) {
+  if (!ticket.offline.value || inbox.offline.value || inbox.stopReason.value !== null) return null;
+  return (
+    <div class="banner banner-warning ticket-banner" role="status" data-testid="offline-banner" data-scope="ticket">
+      <span>Not connected to live updates for this ticket. Retrying…</span>
+      <button type="button" onClick={() => ticket.reconnectNow()}>
+        Retry now
+      </button>
+    </div>
   );
 }

@@ -36,6 +36,12 @@ function MessageBubble({ message, customer, agents }: { message: Message; custom
       </div>
       <div class="message-meta">
         <span class="author">{author}</span>
+        {message.coAuthorIds && message.coAuthorIds.length > 1 && (
+          <span class="co-authors" data-testid="co-authors">
+            {" "}
+            with {message.coAuthorIds.filter((id) => id !== message.authorId).map((id) => agents.name(id)).join(", ")}
+          </span>
+        )}
         <span aria-hidden="true"> · </span>
         {time}
       </div>

@@ -9,6 +9,8 @@ export interface ApiFailure {
   code: string;
   message: string;
   fields?: Record<string, string[]>;
+  /** The answer's JSON, when the request asked for it (`keepFailureBody`). */
+  body?: unknown;
 }
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiFailure };
@@ -17,6 +19,8 @@ export interface RequestOptions<T> {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   body?: unknown;
   signal?: AbortSignal;
+  /** Keep a failed answer's JSON in the failure (a 409 that says what changed). */
+  keepFailureBody?: boolean;
   /** Turns the JSON body of a 2xx answer into T; null means the answer was not understood. */
   parse: (body: unknown) => T | null;
 }
@@ -93,7 +97,8 @@ export async function apiRequest<T>(token: string, path: string, options: Reques
   if (!response.ok) {
     // A token the server no longer accepts: back to the login page (the live socket does the same).
     if (response.status === 401) endSession();
-    return { ok: false, error: parseFailure(response.status, body) };
+    const failure = parseFailure(response.status, body);
+    return { ok: false, error: options.keepFailureBody ? { ...failure, body } : failure };
   }
   const value = options.parse(body);
   if (value === null) {

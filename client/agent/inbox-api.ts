@@ -57,6 +57,8 @@ export interface Message {
   channel: string;
   seq: number;
   createdAt: number;
+  /** Agents who wrote it together in the shared draft (sent from the draft only). */
+  coAuthorIds?: string[];
 }
 
 export interface TicketPage {
@@ -207,6 +209,7 @@ export function parseMessage(value: unknown): Message | null {
     channel: str(value.channel),
     seq: num(value.seq),
     createdAt: num(value.createdAt),
+    ...(Array.isArray(value.coAuthorIds) ? { coAuthorIds: value.coAuthorIds.filter((id): id is string => typeof id === "string") } : {}),
   };
 }
 
@@ -371,6 +374,40 @@ export function postMessage(
       return message ? { ticket: parseTicketChanges(answer.ticket), message } : null;
     },
   });
+}
+
+export type DraftSendResult =
+  | { sent: true; posted: PostedMessage }
+  | { sent: false; arrived: Message[] };
+
+/**
+ * Sends the ticket's shared draft (`POST /api/tickets/:id/draft/send`). A reply the room
+ * holds because messages arrived after `seenThroughSeq` comes back as `sent: false` with
+ * them (409 THREAD_CHANGED); other refusals (409 DRAFT_EMPTY, …) as failures.
+ */
+export async function sendDraft(
+  token: string,
+  ticketId: string,
+  mode: "reply" | "note",
+  seenThroughSeq: number,
+): Promise<ApiResult<DraftSendResult>> {
+  const result = await apiRequest(token, `/api/tickets/${encodeURIComponent(ticketId)}/draft/send`, {
+    method: "POST",
+    body: { mode, seenThroughSeq },
+    keepFailureBody: true,
+    parse: (answer) => {
+      if (!isRecord(answer)) return null;
+      const message = parseMessage(answer.message);
+      return message ? { ticket: parseTicketChanges(answer.ticket), message } : null;
+    },
+  });
+  if (result.ok) return { ok: true, value: { sent: true, posted: result.value } };
+  const body = result.error.body;
+  if (result.error.code === "THREAD_CHANGED" && isRecord(body) && Array.isArray(body.arrived)) {
+    const arrived = body.arrived.map(parseMessage).filter((m): m is Message => m !== null);
+    return { ok: true, value: { sent: false, arrived } };
+  }
+  return result;
 }
 
 export function patchTicket(token: string, ticketId: string, patch: TicketPatch): Promise<ApiResult<TicketChanges>> {

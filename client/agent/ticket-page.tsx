@@ -1,10 +1,14 @@
-// One ticket: header, conversation, reply box, and the customer beside them.
+// One ticket: header, conversation, reply box, and the customer beside them. The ticket's
+// live room (ticket-live.ts) is opened here, for as long as the page shows this ticket.
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useMemo } from "preact/hooks";
 import type { TicketChanges } from "./inbox-api.ts";
 import type { TicketActivity } from "./live-derive.ts";
 import type { LiveStore } from "./live-store.ts";
-import { ReplyBox } from "./reply-box.tsx";
+import { ReplyBox, rememberedMode } from "./reply-box.tsx";
+import { TicketLiveBanner } from "./banners.tsx";
+import { OFFLINE_GRACE_MS } from "./live-store.ts";
+import { createTicketLive } from "./ticket-live.ts";
 import type { AgentNames } from "./people.ts";
 import { Conversation } from "./conversation.tsx";
 import { CustomerPanel } from "./customer-panel.tsx";
@@ -42,7 +46,13 @@ export function TicketPage({
   live: LiveStore;
   onChanged: (ticketId: string, changes: TicketChanges) => void;
 }) {
-  const store = useStore(() => createTicketStore(session.token, ticketId, onChanged), [session.token, ticketId]);
+  const { token, agent } = session;
+  const ticketLive = useStore(
+    () => createTicketLive({ token, accountId: agent.accountId, agentId: agent.id, name: agent.name, ticketId, mode: rememberedMode(ticketId), graceMs: OFFLINE_GRACE_MS }),
+    [token, agent, ticketId],
+  );
+  const store = useMemo(() => createTicketStore(token, ticketId, onChanged, ticketLive), [ticketLive]);
+  useEffect(() => () => store.dispose(), [store]);
   // This tab shows the ticket: teammates see it in their lists and on their ticket page.
   useEffect(() => {
     live.setViewing(ticketId);
@@ -73,12 +83,13 @@ export function TicketPage({
   }
 
   return (
-    <section class="ticket-page" data-testid="ticket-page" data-ticket-id={ticketId} aria-label="Ticket">
+    <section class="ticket-page" data-testid="ticket-page" data-ticket-id={ticketId} data-live={ticketLive.up.value ? "up" : "down"} aria-label="Ticket">
       <div class="ticket-main">
+        <TicketLiveBanner ticket={ticketLive} inbox={live} />
         <CollisionBar activity={live.activity.value.get(ticketId)} agents={agents} />
         <TicketHeader store={store} ticket={ticket} agents={agents} />
         <Conversation messages={store.messages.value} customer={ticket.customer} agents={agents} />
-        <ReplyBox store={store} channel={ticket.channel} onKeystroke={() => live.keystroke(ticketId)} onBlur={() => live.stopTyping()} />
+        <ReplyBox store={store} channel={ticket.channel} customer={ticket.customer} agents={agents} onKeystroke={() => live.keystroke(ticketId)} onBlur={() => live.stopTyping()} />
       </div>
       <CustomerPanel token={session.token} customer={ticket.customer} currentTicketId={ticket.id} />
     </section>
