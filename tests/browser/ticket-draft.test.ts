@@ -3,7 +3,8 @@
 // arrives in both threads without a reload; the send-time guard holds the reply of the agent
 // whose tab was hidden when it arrived (their seenThroughSeq predates it), keeps the text,
 // and lets it go once they have looked; sending clears the draft for both and names the
-// co-author.
+// co-author. A draft typed while the ticket socket was down (the tab then closed) is kept in
+// the browser and merges into the room's draft when the ticket opens again.
 
 import type { BrowserContext, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
@@ -150,6 +151,59 @@ describe("a live ticket room", () => {
         expect(await message(page, together).getByTestId("co-authors").textContent()).toContain("with Ben");
         expect(await message(page, together).locator(".author").textContent()).toContain("Ana");
       }
+    } finally {
+      await anaContext.close();
+      await benContext.close();
+    }
+  }, 180_000);
+
+  it("keeps text typed while the ticket socket is down and merges it when the ticket opens again", async () => {
+    const stamp = crypto.randomUUID().slice(0, 8);
+    const { ticketId } = await inboundEmail({
+      from: `Otto Offline <otto.${stamp}@example.com>`,
+      to: "support@demo.shop",
+      subject: `Offline ${stamp}`,
+      text: `Where is order ${stamp}?`,
+      messageId: `<offline-${stamp}@mail.example.com>`,
+    });
+    const anaContext = await fixture.browser().newContext();
+    const benContext = await fixture.browser().newContext();
+    // Ben's ticket sockets reach nothing (the page sees a socket that never answers) until let through.
+    let reachable = false;
+    await benContext.routeWebSocket(/\/live\/tickets\//, (socket) => {
+      if (reachable) socket.connectToServer();
+    });
+    try {
+      const ana = await openTicket(anaContext, "ana@demo.shop", ticketId);
+      const ben = await logIn(benContext, fixture.stack().baseUrl, "ben@demo.shop");
+      await ben.page.goto(url(`/tickets/${ticketId}`));
+      await ben.page.locator(`[data-testid="ticket-page"][data-ticket-id="${ticketId}"][data-live="down"]`).waitFor({ timeout: WAIT_MS });
+      const offline = `Ben wrote this offline (${stamp}).`;
+      await ben.page.getByTestId("reply-input").click();
+      await ben.page.getByTestId("reply-input").pressSequentially(offline);
+      // The inbox socket is fine; the ticket's says it is not connected, after the grace period.
+      await ben.page.locator('[data-testid="offline-banner"][data-scope="ticket"]').waitFor({ timeout: WAIT_MS });
+      const online = `Ana wrote this online (${stamp}). `;
+      await ana.page.getByTestId("reply-input").click();
+      await ana.page.getByTestId("reply-input").pressSequentially(online);
+      expect(await draftOf(ana.page)).toBe(online);
+
+      // Ben's tab goes away with its text unsent; he opens the ticket again, now reachable.
+      await ben.page.close();
+      reachable = true;
+      const again = await openTicket(benContext, "ben@demo.shop", ticketId);
+      for (const page of [ana.page, again.page]) {
+        await page.waitForFunction(
+          (parts) => {
+            const value = (document.querySelector('[data-testid="reply-input"]') as HTMLTextAreaElement | null)?.value ?? "";
+            return parts.every((part) => value.includes(part)) && value.length === parts.join("").length;
+          },
+          [offline, online],
+          { timeout: WAIT_MS },
+        );
+      }
+      expect(await draftOf(again.page)).toBe(await draftOf(ana.page));
+      expect(await again.page.locator('[data-testid="offline-banner"]').count()).toBe(0);
     } finally {
       await anaContext.close();
       await benContext.close();
