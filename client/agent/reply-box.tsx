@@ -9,12 +9,11 @@ import { effect, useSignal } from "@preact/signals";
 import type { TargetedKeyboardEvent, TargetedSubmitEvent } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { TextAreaBinding } from "y-textarea";
-import type { Message } from "./inbox-api.ts";
+import type { CustomerRef, Message } from "./inbox-api.ts";
 import { channelLabel } from "./labels.ts";
 import { type AgentNames, authorName } from "./people.ts";
 import { createCursorPainter, cursorOf } from "./remote-cursors.ts";
 import type { TicketPeer } from "./ticket-live.ts";
-import type { CustomerRef } from "./inbox-api.ts";
 import type { SendKind, TicketStore } from "./ticket-store.ts";
 
 /** Each agent's mode, per ticket, for this tab (the text itself lives in the document). */
@@ -27,10 +26,11 @@ export function rememberedMode(ticketId: string): SendKind {
 /** Selection changes that do not come with an input event. */
 const SELECTION_EVENTS = ["keyup", "mouseup", "select", "focus"] as const;
 
-function Peers({ peers }: { peers: readonly TicketPeer[] }) {
-  // One entry per agent (an agent with two tabs is one person here).
+function Peers({ peers, meId }: { peers: readonly TicketPeer[]; meId: string }) {
+  // One entry per agent (an agent with two tabs is one person here), not counting you.
   const byAgent = new Map<string, TicketPeer>();
   for (const peer of peers) {
+    if (peer.agentId === meId) continue;
     const known = byAgent.get(peer.agentId);
     if (!known || (peer.typing && !known.typing)) byAgent.set(peer.agentId, peer);
   }
@@ -173,7 +173,7 @@ export function ReplyBox({
           {note ? "Only your team sees notes." : `Goes to the customer by ${channelLabel(channel)}.`}
         </span>
       </div>
-      {live && <Peers peers={live.peers.value} />}
+      {live && <Peers peers={live.peers.value} meId={agents.meId} />}
       {held.value && <HeldWarning arrived={held.value} customer={customer} agents={agents} />}
       <div class="draft-area">
         <textarea

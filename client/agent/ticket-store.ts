@@ -75,6 +75,19 @@ export function mergeMessages(fromHttp: readonly Message[], fromDoc: readonly Me
   return [...byId.values()].sort(byThreadOrder);
 }
 
+/**
+ * How long a send waits for the room to confirm it has the last keystrokes. A socket that
+ * stays open without answering is caught by keepalive only after tens of seconds; the agent
+ * should not wait that long to learn the send goes another way.
+ */
+export const FLUSH_TIMEOUT_MS = 5_000;
+
+function flushed(live: TicketLive): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), FLUSH_TIMEOUT_MS)));
+  return Promise.race([live.flush(), timeout]).finally(() => clearTimeout(timer));
+}
+
 function browserVisible(): boolean {
   return typeof document === "undefined" || document.visibilityState !== "hidden";
 }
@@ -195,7 +208,7 @@ export function createTicketStore(
       const length = live?.draft.length ?? 0;
       if (length > MAX_DRAFT_CHARS) return tooLong(length);
       // The last keystrokes travel over the socket: the room must have them before it sends.
-      if (!live || !(await live.flush())) return sendDirect(kind);
+      if (!live || !(await flushed(live))) return sendDirect(kind);
       const result = await sendDraft(token, ticketId, kind, seen.seq);
       if (!result.ok) return { kind: "failed", error: result.error };
       if (!result.value.sent) {
