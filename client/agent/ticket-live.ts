@@ -216,8 +216,9 @@ export function createTicketLive(options: TicketLiveOptions): TicketLive {
       draft.unobserve(onDraft);
       connection.awareness.off("change", onAwareness);
       connection.destroy();
-      // Nothing left to merge later: do not keep a database per ticket ever opened.
-      if (stored !== null) void (draft.length === 0 ? stored.clearData() : stored.destroy());
+      // Nothing left to merge later: do not keep a database per ticket ever opened (but only
+      // once the stored copy was read: an empty draft before that says nothing).
+      if (stored !== null) void (stored.synced && draft.length === 0 ? stored.clearData() : stored.destroy());
       connection.awareness.destroy();
       doc.destroy();
     },
