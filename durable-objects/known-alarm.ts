@@ -28,6 +28,17 @@ export class KnownAlarm {
     void this.storage.setAlarm(at);
   }
 
+  /**
+   * Makes sure an alarm fires by `latest`: sets it for `at` unless one is already set no
+   * later than `latest`. A guard that need not be exact (a busy object keeps the alarm it
+   * has instead of writing a new one with every commit).
+   */
+  ensureBy(latest: number, at: number): void {
+    if (this.at !== null && this.at <= latest) return;
+    this.at = at;
+    void this.storage.setAlarm(at);
+  }
+
   /** The alarm handler runs: the alarm that called it is no longer set. */
   fired(): void {
     this.at = null;

@@ -93,3 +93,12 @@ export function peerFor<Identity>(ws: WebSocket): LivePeer<Identity> {
   peers.set(ws, peer as LivePeer<unknown>);
   return peer;
 }
+
+/** Completes the closing handshake a client started (1005/1006: it gave no code). */
+export function completeClose(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+  } catch {
+    // Already closed.
+  }
+}

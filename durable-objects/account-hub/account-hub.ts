@@ -24,7 +24,7 @@ import { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
 import { DocStore } from "../live/doc-store.ts";
 import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "../live/live-room.ts";
-import { attachIdentity, peerFor, setSocketFlags, socketFlags } from "../socket-peer.ts";
+import { attachIdentity, peerFor, setSocketFlags, socketFlags, completeClose } from "../socket-peer.ts";
 import {
   assignmentSettled,
   capacityKind,
@@ -247,12 +247,7 @@ export class AccountHub extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
-    // Complete the closing handshake the client started (1005: it gave no code).
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // Already closed.
-    }
+    completeClose(ws, code);
     this.forgetSocket(ws);
   }
 

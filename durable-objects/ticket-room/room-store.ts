@@ -68,10 +68,13 @@ interface OwedDeliveryRow extends Record<string, SqlStorageValue> {
 }
 
 /**
- * Every commit arms the room's alarm at most this far out, in the same storage transaction:
- * if the object dies before its flush (a deploy, an eviction, a crash), the alarm flushes.
+ * Every commit makes sure the room's alarm fires, in the same storage transaction: if the
+ * object dies before its flush (a deploy, an eviction, a crash), the alarm flushes. A quiet
+ * room's commit arms it FLUSH_GUARD_MS out; a busy room keeps the alarm it has when that
+ * fires within FLUSH_GUARD_LATEST_MS (its tidy-up), so commits write no alarm of their own.
  */
 export const FLUSH_GUARD_MS = 5_000;
+export const FLUSH_GUARD_LATEST_MS = 30_000;
 
 export class RoomStore {
   private readonly storage: DurableObjectStorage;
@@ -159,7 +162,8 @@ export class RoomStore {
           seq,
         );
       }
-      this.alarm.armBy(Date.now() + FLUSH_GUARD_MS);
+      const now = Date.now();
+      this.alarm.ensureBy(now + FLUSH_GUARD_LATEST_MS, now + FLUSH_GUARD_MS);
     });
     this.cached = entry.after;
   }

@@ -3,7 +3,7 @@ import type { Env } from "../../worker/env.ts";
 import { accountShard, accountShardForWrite } from "../../worker/shards.ts";
 import { loadThreadFromShard, loadTicketFromShard } from "./shard-reads.ts";
 import { changeReport, shardStatements } from "./shard-writes.ts";
-import { FLUSH_GUARD_MS, RoomStore, type NewOutboxEntry, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
+import { FLUSH_GUARD_LATEST_MS, FLUSH_GUARD_MS, RoomStore, type NewOutboxEntry, type OutboundDeliveryRequest, type OwedDelivery } from "./room-store.ts";
 import {
   appendMessage,
   applyPatch,
@@ -34,7 +34,7 @@ import { TicketLive } from "./ticket-live.ts";
 import { refuseSocket } from "../../worker/live/refuse-socket.ts";
 import { appendToThread, arrivedSince, clearDraft, draftText, readThread, threadMessage, writeMeta } from "./ticket-doc.ts";
 import { BadMessageError } from "../live/live-room.ts";
-import { attachIdentity, peerFor } from "../socket-peer.ts";
+import { attachIdentity, peerFor, completeClose } from "../socket-peer.ts";
 import { AgentIdentity, IDENTITY_HEADER } from "../../worker/auth/identity.ts";
 import { Keepalive, KEEPALIVE_QUERY_PARAM, MAX_CLIENT_FRAME_BYTES, type CloseReasonName } from "../../protocol/index.ts";
 import type { ThreadMessage } from "../../protocol/ticket-doc.ts";
@@ -54,7 +54,7 @@ const RETRY_MAX_MS = 15_000;
  * A room that stays quiet this long after a flush deletes its flushed outbox entries on the
  * alarm; a busy room's next commit deletes them first, at no extra storage commit.
  */
-const TIDY_AFTER_MS = 30_000;
+const TIDY_AFTER_MS = FLUSH_GUARD_LATEST_MS;
 
 /**
  * One per ticket (`idFromName(accountId:ticketId)`): the single writer of its ticket.
@@ -102,9 +102,13 @@ export class TicketRoom extends DurableObject<Env> {
     return new TicketLive(this.ctx.storage, () => this.peers(), (agentId) => this.noteDraftAuthor(agentId));
   }
 
+  /** When this instance last committed (unknown after a wake): a busy room's tidy-up waits. */
+  private lastCommitAt: number | undefined;
+
   /** Commits a change and shows it in the live document at once, before the shard has it. */
   private commit(entry: NewOutboxEntry, coAuthorIds?: readonly string[]): void {
     this.store.commit(entry);
+    this.lastCommitAt = Date.now();
     this.liveDoc()?.write((doc) => {
       writeMeta(doc, entry.after);
       if (entry.message) appendToThread(doc, [threadMessage(entry.message, coAuthorIds)]);
@@ -170,11 +174,7 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // Already closed.
-    }
+    completeClose(ws, code);
     this.forgetSocket(ws);
   }
 
@@ -430,7 +430,8 @@ export class TicketRoom extends DurableObject<Env> {
       this.commit({ version: woken.version, before: ticket, after: woken, message: null, delivery: null, actor: SYSTEM });
     }
     await this.drainOutbox();
-    this.store.deleteDoneNow();
+    // A busy room's next commit deletes its flushed entries at no cost of its own.
+    if (this.lastCommitAt === undefined || Date.now() - this.lastCommitAt >= TIDY_AFTER_MS) this.store.deleteDoneNow();
     this.rearm();
   }
 
@@ -451,7 +452,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null) due.push(ticket.snoozedUntil);
     const delivery = this.store.nextDeliveryAt();
     if (delivery !== null) due.push(delivery);
-    if (this.store.hasUndeletedDone()) due.push(this.store.alarm.get() ?? now + TIDY_AFTER_MS);
+    if (this.store.hasUndeletedDone()) due.push(this.store.alarm.get() ?? Math.max(now, (this.lastCommitAt ?? 0) + TIDY_AFTER_MS));
     if (due.length === 0) this.store.alarm.clear();
     else this.store.alarm.armBy(Math.min(...due));
   }

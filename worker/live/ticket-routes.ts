@@ -1,12 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { checkClientVersion } from "../../protocol/index.ts";
-import { IDENTITY_HEADER } from "../auth/identity.ts";
-import { verifySession } from "../auth/tokens.ts";
 import type { Env } from "../env.ts";
-import { ApiError } from "../http/errors.ts";
 import { ticketRoom } from "../tickets/rooms.ts";
 import { refuseSocket } from "./refuse-socket.ts";
+import { socketIdentity, withIdentity } from "./socket-auth.ts";
 
 const TicketId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
@@ -17,17 +14,10 @@ const TicketId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
  * same NOT_FOUND close as an unknown ticket.
  */
 export const ticketLiveRoutes = new Hono<{ Bindings: Env }>().get("/:ticketId", async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint only speaks WebSocket");
-  }
-  const version = checkClientVersion(c.req.query("v"));
-  if (version !== "ok") return refuseSocket(version);
-  const secret = c.env.AUTH_SECRET;
-  const identity = secret ? await verifySession(c.req.query("token") ?? "", secret) : null;
-  if (!identity) return refuseSocket("UNAUTHORIZED");
+  const checked = await socketIdentity(c);
+  if ("refusal" in checked) return checked.refusal;
+  const { identity } = checked;
   const ticketId = TicketId.safeParse(c.req.param("ticketId"));
   if (!ticketId.success) return refuseSocket("NOT_FOUND");
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(IDENTITY_HEADER, JSON.stringify(identity));
-  return ticketRoom(c.env, { accountId: identity.accountId, ticketId: ticketId.data }).fetch(new Request(c.req.raw.url, { headers }));
+  return ticketRoom(c.env, { accountId: identity.accountId, ticketId: ticketId.data }).fetch(withIdentity(c.req.raw, identity));
 });
