@@ -87,6 +87,18 @@ describe("a live ticket room", () => {
 
     const anaContext = await fixture.browser().newContext();
     const benContext = await fixture.browser().newContext();
+    // Ana's ticket sockets, to see the page close its own when it leaves the ticket.
+    await anaContext.addInitScript(() => {
+      const Real = window.WebSocket;
+      const opened: WebSocket[] = [];
+      Object.assign(window, { ticketSockets: opened });
+      window.WebSocket = class extends Real {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          if (String(url).includes("/live/tickets/")) opened.push(this);
+        }
+      };
+    });
     try {
       const ana = await openTicket(anaContext, "ana@demo.shop", ticketId);
       const ben = await openTicket(benContext, "ben@demo.shop", ticketId);
@@ -151,6 +163,15 @@ describe("a live ticket room", () => {
         expect(await message(page, together).getByTestId("co-authors").textContent()).toContain("with Ben");
         expect(await message(page, together).locator(".author").textContent()).toContain("Ana");
       }
+
+      // One ticket socket for the ticket on screen, closed when Ana leaves it (in the app, no reload).
+      const sockets = () => ana.page.evaluate(() => (window as unknown as { ticketSockets: WebSocket[] }).ticketSockets.map((socket) => socket.readyState));
+      expect(await sockets()).toEqual([1]); // one, OPEN
+      await ana.page.getByTestId("view-link").first().click();
+      await ana.page.getByTestId("ticket-page").waitFor({ state: "detached", timeout: WAIT_MS });
+      await ana.page.waitForFunction(() => (window as unknown as { ticketSockets: WebSocket[] }).ticketSockets.every((socket) => socket.readyState === WebSocket.CLOSED), undefined, {
+        timeout: WAIT_MS,
+      });
     } finally {
       await anaContext.close();
       await benContext.close();
