@@ -1,4 +1,4 @@
-import { CloseReason, type CloseReasonName } from "../protocol/index.ts";
+import { CloseReason, SOCKET_SILENCE_LIMIT_MS, type CloseReasonName } from "../protocol/index.ts";
 import type { LivePeer } from "./live/live-room.ts";
 
 // Adapts a hibernatable WebSocket to the room's peer interface. Identity, the awareness ids
@@ -101,4 +101,18 @@ export function completeClose(ws: WebSocket, code: number): void {
   } catch {
     // Already closed.
   }
+}
+
+/**
+ * Sockets that promised keepalives (`ka=1`) and have said nothing, keepalives included
+ * (answered by the runtime, so read from its timestamp), for SOCKET_SILENCE_LIMIT_MS: a
+ * laptop that slept without closing them. Stock clients, which promise none, are never here.
+ */
+export function silentSockets(ctx: DurableObjectState, lastFrameAt: WeakMap<WebSocket, number>, now: number): WebSocket[] {
+  return ctx.getWebSockets().filter((ws) => {
+    const flags = socketFlags(ws);
+    if (!flags.keepalive) return false;
+    const answered = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return now - Math.max(answered, lastFrameAt.get(ws) ?? 0, flags.connectedAt) > SOCKET_SILENCE_LIMIT_MS;
+  });
 }

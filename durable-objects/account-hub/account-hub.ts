@@ -24,7 +24,7 @@ import { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
 import { DocStore } from "../live/doc-store.ts";
 import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "../live/live-room.ts";
-import { attachIdentity, peerFor, setSocketFlags, socketFlags, completeClose } from "../socket-peer.ts";
+import { attachIdentity, peerFor, setSocketFlags, socketFlags, completeClose, silentSockets } from "../socket-peer.ts";
 import {
   assignmentSettled,
   capacityKind,
@@ -811,13 +811,7 @@ export class AccountHub extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    for (const ws of this.ctx.getWebSockets()) {
-      const flags = socketFlags(ws);
-      if (!flags.keepalive) continue;
-      const answered = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      const last = Math.max(answered, this.lastFrameAt.get(ws) ?? 0, flags.connectedAt);
-      if (now - last > SOCKET_SILENCE_LIMIT_MS) this.dropSocket(ws, "KEEPALIVE_TIMEOUT");
-    }
+    for (const ws of silentSockets(this.ctx, this.lastFrameAt, now)) this.dropSocket(ws, "KEEPALIVE_TIMEOUT");
     const pending = this.store.meta<Record<string, number>>("offline_pending") ?? {};
     for (const [agentId, at] of Object.entries(pending)) {
       if (at > now) continue;

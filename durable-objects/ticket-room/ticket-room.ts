@@ -34,10 +34,10 @@ import { TicketLive } from "./ticket-live.ts";
 import { refuseSocket } from "../../worker/live/refuse-socket.ts";
 import { appendToThread, arrivedSince, clearDraft, draftText, readThread, threadMessage, writeMeta } from "./ticket-doc.ts";
 import { BadMessageError } from "../live/live-room.ts";
-import { attachIdentity, peerFor, completeClose } from "../socket-peer.ts";
+import { attachIdentity, completeClose, peerFor, silentSockets, socketFlags } from "../socket-peer.ts";
 import { AgentIdentity, IDENTITY_HEADER } from "../../worker/auth/identity.ts";
 import { Keepalive, KEEPALIVE_QUERY_PARAM, MAX_CLIENT_FRAME_BYTES, type CloseReasonName } from "../../protocol/index.ts";
-import type { ThreadMessage } from "../../protocol/ticket-doc.ts";
+import { MAX_DRAFT_CHARS, type ThreadMessage } from "../../protocol/ticket-doc.ts";
 
 const FLUSH_BATCH = 500;
 /**
@@ -55,6 +55,8 @@ const RETRY_MAX_MS = 15_000;
  * alarm; a busy room's next commit deletes them first, at no extra storage commit.
  */
 const TIDY_AFTER_MS = FLUSH_GUARD_LATEST_MS;
+/** While keepalive sockets are open, the alarm looks for silent ones this often. */
+const SWEEP_INTERVAL_MS = 30_000;
 
 /**
  * One per ticket (`idFromName(accountId:ticketId)`): the single writer of its ticket.
@@ -145,11 +147,14 @@ export class TicketRoom extends DurableObject<Env> {
     const keepalive = url.searchParams.get(KEEPALIVE_QUERY_PARAM) === "1";
     attachIdentity(server, identity, { keepalive, idle: false, connectedAt: Date.now() });
     live.room.welcome(peerFor(server));
+    // Silent keepalive sockets are swept by the alarm: their cursors must not linger.
+    if (keepalive) this.store.alarm.ensureBy(Date.now() + SWEEP_INTERVAL_MS, Date.now() + SWEEP_INTERVAL_MS);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const peer = peerFor<AgentIdentity>(ws);
+    this.lastFrameAt.set(ws, Date.now());
     if (typeof message === "string") {
       // Keepalives are answered by the runtime; no other text frame exists.
       this.dropSocket(ws, "BAD_MESSAGE");
@@ -181,6 +186,9 @@ export class TicketRoom extends DurableObject<Env> {
   override webSocketError(ws: WebSocket): void {
     this.forgetSocket(ws);
   }
+
+  /** When each socket last sent a frame (keepalives are answered by the runtime: see silentSockets). */
+  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
 
   private dropSocket(ws: WebSocket, reason: CloseReasonName): void {
     peerFor<AgentIdentity>(ws).close(reason);
@@ -240,12 +248,14 @@ export class TicketRoom extends DurableObject<Env> {
     ref: TicketRef,
     agentId: string,
     options: { mode: "reply" | "note"; seenThroughSeq: number; id: string },
-  ): Promise<RoomResult<{ sent: true; message: ThreadMessage; ticket: TicketRecord } | { sent: false; reason: "EMPTY" | "THREAD_CHANGED"; arrived: ThreadMessage[] }>> {
+  ): Promise<RoomResult<{ sent: true; message: ThreadMessage; ticket: TicketRecord } | { sent: false; reason: "EMPTY" | "TOO_LONG" | "THREAD_CHANGED"; arrived: ThreadMessage[] }>> {
     const current = await this.current(ref);
     if (!current.ok) return current;
     const live = this.liveDoc();
     const body = live ? draftText(live.doc).trim() : "";
     if (!live || body === "") return { ok: true, value: { sent: false, reason: "EMPTY", arrived: [] } };
+    // The guard bounds draft updates by bytes; a message has its own limit, as on /replies.
+    if (body.length > MAX_DRAFT_CHARS) return { ok: true, value: { sent: false, reason: "TOO_LONG", arrived: [] } };
     if (options.mode === "reply") {
       const arrived = arrivedSince(readThread(live.doc), options.seenThroughSeq, agentId);
       if (arrived.length > 0) return { ok: true, value: { sent: false, reason: "THREAD_CHANGED", arrived } };
@@ -424,6 +434,7 @@ export class TicketRoom extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.store.alarm.fired();
+    for (const ws of silentSockets(this.ctx, this.lastFrameAt, Date.now())) this.dropSocket(ws, "KEEPALIVE_TIMEOUT");
     const ticket = this.store.ticket();
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null && ticket.snoozedUntil <= Date.now()) {
       const woken = applyPatch(ticket, { snoozedUntil: null }, Date.now());
@@ -452,6 +463,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (ticket?.status === "snoozed" && ticket.snoozedUntil !== null) due.push(ticket.snoozedUntil);
     const delivery = this.store.nextDeliveryAt();
     if (delivery !== null) due.push(delivery);
+    if (this.ctx.getWebSockets().some((ws) => socketFlags(ws).keepalive)) due.push(now + SWEEP_INTERVAL_MS);
     if (this.store.hasUndeletedDone()) due.push(this.store.alarm.get() ?? Math.max(now, (this.lastCommitAt ?? 0) + TIDY_AFTER_MS));
     if (due.length === 0) this.store.alarm.clear();
     else this.store.alarm.armBy(Math.min(...due));

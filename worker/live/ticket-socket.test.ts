@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import * as Y from "yjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CloseReason, LivePath, MAX_CLIENT_FRAME_BYTES, PermissionDeniedReason } from "../../protocol/index.ts";
+import { CloseReason, KEEPALIVE_QUERY_PARAM, LivePath, MAX_CLIENT_FRAME_BYTES, PermissionDeniedReason, SOCKET_SILENCE_LIMIT_MS } from "../../protocol/index.ts";
 import { TicketDoc, type ThreadMessage, type TicketMeta } from "../../protocol/ticket-doc.ts";
 import { LiveTestClient, loginToken, readJson, waitFor } from "../test-support/live-client.ts";
 import type { AgentIdentity } from "../auth/identity.ts";
@@ -121,6 +121,16 @@ describe("the ticket document", () => {
     await waitFor(() => thread(a).at(-1)?.id === message.id && thread(b).at(-1)?.id === message.id, "the reply in both threads");
     expect(meta(a).status).not.toBe("closed");
     expect(Y.encodeStateVector(a.doc)).not.toEqual(before);
+    // A draft over a message's limit is refused on send, and stays.
+    type(a, 0, "x".repeat(100_001));
+    await waitFor(() => draft(b).length === 100_001, "the long draft at ben");
+    const tooLong = await api(`/${ticketId}/draft/send`, "POST", { mode: "note", seenThroughSeq: seen + 1 });
+    expect(tooLong.status).toBe(413);
+    expect((await readJson(tooLong)).error.code).toBe("DRAFT_TOO_LONG");
+    const clearing = Y.encodeStateVector(a.doc);
+    a.doc.getText(TicketDoc.draft).delete(0, 100_001);
+    a.sendUpdate(Y.encodeStateAsUpdate(a.doc, clearing));
+    await waitFor(() => draft(b) === "", "the draft emptied at ben");
     // Nothing left to send.
     expect((await api(`/${ticketId}/draft/send`, "POST", { mode: "reply", seenThroughSeq: seen + 1 })).status).toBe(409);
     a.close();
@@ -225,4 +235,30 @@ describe("a room restart mid co-edit", () => {
       c.close();
     });
   }
+});
+
+describe("silent sockets", () => {
+  it("closes a keepalive ticket socket that fell silent, and its cursor goes with it", async () => {
+    const ticketId = await createTicket();
+    const sleeper = await open(ana, ticketId, { query: { [KEEPALIVE_QUERY_PARAM]: "1" } });
+    const watcher = await open(ben, ticketId);
+    sleeper.publish({ agentId: ana.agentId, name: "Ana", typing: true });
+    await waitFor(() => watcher.onlineAgents().includes(ana.agentId), "ana's state at ben");
+    const ref = { accountId: "acc_demo", ticketId };
+    // Seen from a minute past the silence limit: the keepalive socket is gone, the stock one is not.
+    await runInDurableObject(ticketRoom(env, ref), async (instance) => {
+      const realNow = Date.now;
+      const later = realNow() + SOCKET_SILENCE_LIMIT_MS + 60_000;
+      Date.now = () => later;
+      try {
+        await instance.alarm();
+      } finally {
+        Date.now = realNow;
+      }
+    });
+    expect((await sleeper.waitForClose()).reason).toBe("KEEPALIVE_TIMEOUT");
+    await waitFor(() => !watcher.onlineAgents().includes(ana.agentId), "ana's cursor gone at ben");
+    expect(watcher.closed).toBeUndefined();
+    watcher.close();
+  });
 });

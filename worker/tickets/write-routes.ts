@@ -12,6 +12,7 @@ import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { accountShard, accountShardForWrite } from "../shards.ts";
 import { publicTicket, ticketRoom, unwrap } from "./rooms.ts";
+import { MAX_DRAFT_CHARS } from "../../protocol/ticket-doc.ts";
 
 // Ticket mutations. Every one goes through the ticket's room, its single writer; the
 // Worker only validates, checks references against the account, and translates results.
@@ -137,6 +138,7 @@ export const ticketWriteRoutes = new Hono<AuthedEnv>()
     const { mode, seenThroughSeq } = c.req.valid("json");
     const result = unwrap(await ticketRoom(c.env, ref).sendDraft(ref, agentId, { mode, seenThroughSeq, id: newId("message") }));
     if (!result.sent && result.reason === "EMPTY") throw new ApiError(409, "DRAFT_EMPTY", "the draft is empty: nothing to send");
+    if (!result.sent && result.reason === "TOO_LONG") throw new ApiError(413, "DRAFT_TOO_LONG", `the draft is over ${MAX_DRAFT_CHARS.toLocaleString("en")} characters`);
     if (!result.sent) {
       return c.json(
         { error: { code: "THREAD_CHANGED", message: "new messages arrived since you last looked; read them, then send again" }, arrived: result.arrived },
