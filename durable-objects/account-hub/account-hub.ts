@@ -10,7 +10,6 @@ import {
   LivePath,
   MAX_CLIENT_FRAME_BYTES,
   MessageType,
-  SOCKET_SILENCE_LIMIT_MS,
   type AgentAwarenessState,
   type AgentPresence,
 } from "../../protocol/index.ts";
@@ -24,7 +23,7 @@ import { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { TicketRecord } from "../ticket-room/ticket-record.ts";
 import { DocStore } from "../live/doc-store.ts";
 import { BadMessageError, LiveRoom, type LiveRoomPolicy } from "../live/live-room.ts";
-import { attachIdentity, peerFor, setSocketFlags, socketFlags, completeClose, silentSockets } from "../socket-peer.ts";
+import { attachIdentity, completeClose, peerFor, setSocketFlags, silentSockets, socketFlags } from "../socket-peer.ts";
 import {
   assignmentSettled,
   capacityKind,
