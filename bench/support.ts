@@ -10,7 +10,7 @@ import { freePort, waitForHttpOk } from "../dev/ports.ts";
 import { stopChild } from "../dev/processes.ts";
 import { newId } from "../schema/tables.ts";
 import { signSession } from "../worker/auth/tokens.ts";
-import { descendantCpu, findWorkerEntry, machineBusyMs, threadCpuMs } from "./ingest/measure.ts";
+import { descendantCpu, machineBusyMs, threadCpuMs } from "./ingest/measure.ts";
 
 /** An integer option of at least `min`, or a clear error naming the flag. */
 export function intOption(name: string, text: string | undefined, min = 1): number {
@@ -246,8 +246,8 @@ export interface RelayWorker {
  * `wrangler dev` of its own (its own process group). Clients connect to `${url}/?mode=hibernation`
  * (acceptWebSocket, as the product's rooms) or `?mode=accept`. `register` receives the
  * stop function right after the spawn, before the Worker answers, so an interrupted start
- * is stopped too. With `direct`, `url` is the Worker's own workerd entry: find it while no
- * other wrangler dev runs under this process (findWorkerEntry looks at all of them).
+ * is stopped too. With `direct`, `url` is the Worker's own workerd entry (looked for among
+ * this wrangler's processes only).
  */
 export async function startRelayWorker(dataDir: string, options: { direct: boolean; register(stop: () => Promise<void>): void }): Promise<RelayWorker> {
   const port = await freePort();
@@ -281,13 +281,38 @@ export async function startRelayWorker(dataDir: string, options: { direct: boole
   } catch (error) {
     throw new Error(`the relay Worker did not start: ${String(error)}\n${output.join("")}`);
   }
-  const base = options.direct ? await findWorkerEntry(proxyUrl) : proxyUrl;
+  const pids = () => [child.pid!, ...descendantCpu(child.pid!).keys()];
+  const base = options.direct ? await workerEntryAmong(pids(), String(port)) : proxyUrl;
   if (!base) throw new Error("--direct: the relay Worker's own workerd entry was not found");
-  return {
-    proxyUrl,
-    proxyPort: String(port),
-    url: base.replace(/^http/, "ws"),
-    pids: () => [child.pid!, ...descendantCpu(child.pid!).keys()],
-    stop,
-  };
+  return { proxyUrl, proxyPort: String(port), url: base.replace(/^http/, "ws"), pids, stop };
+}
+
+/**
+ * Like findWorkerEntry (bench/ingest/measure.ts), but only among the given processes (one
+ * wrangler dev's), so it cannot pick another wrangler dev's Worker running beside it: the
+ * port, other than the proxy's, on which one of these workerd processes answers /health
+ * with a `protocolVersion`. Listening sockets come from `ss`; null if none is found.
+ */
+export async function workerEntryAmong(pids: readonly number[], proxyPort: string): Promise<string | null> {
+  const wanted = new Set(pids);
+  let listing = "";
+  try {
+    listing = execFileSync("ss", ["-Hltnp"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return null;
+  }
+  for (const line of listing.split("\n")) {
+    const port = /^\S+\s+\d+\s+\d+\s+\S+:(\d+)\s/.exec(line)?.[1];
+    if (!port || port === proxyPort || !/"workerd"/.test(line)) continue;
+    const owners = [...line.matchAll(/pid=(\d+)/g)].map((match) => Number(match[1]));
+    if (!owners.some((pid) => wanted.has(pid))) continue;
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+      const body = (await response.json()) as { protocolVersion?: unknown };
+      if (response.ok && body.protocolVersion !== undefined) return `http://127.0.0.1:${port}`;
+    } catch {
+      // not the Worker's entry
+    }
+  }
+  return null;
 }

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { LOCAL_AUTH_SECRET, startStack, type Stack } from "../../dev/stack.ts";
 import { LivePath, PROTOCOL_VERSION } from "../../protocol/index.ts";
-import { findWorkerEntry, summarize } from "../ingest/measure.ts";
+import { descendantCpu, findWorkerEntry, summarize } from "../ingest/measure.ts";
 import {
   benchLogger,
   cpuBetween,
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     agents: { type: "string", default: "10" },
     cps: { type: "string", default: "10" },
     seconds: { type: "string", default: "60" },
+    slices: { type: "string", default: "4" },
     "drain-timeout-ms": { type: "string", default: "10000" },
     "connect-timeout-ms": { type: "string", default: "30000" },
     seed: { type: "string", default: "1" },
@@ -61,7 +62,9 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: npx node bench/coedit/coedit-bench.ts [--agents 10] [--cps 10] [--seconds 60] [--json FILE]
-       [--direct] [--no-deflate] [--drain-timeout-ms 10000] [--connect-timeout-ms 30000] [--seed 1] [--local-observability] [--keep-data]
+       [--direct] [--no-deflate] [--slices 4] [--drain-timeout-ms 10000] [--connect-timeout-ms 30000] [--seed 1] [--local-observability] [--keep-data]
+
+  --seconds              typing time per server, in --slices slices taken in turn (ours, Hocuspocus, relay, rotating)
 
   --direct               ours and the relay: the Worker's own workerd entry, bypassing wrangler dev's proxy (diagnosis)
   --no-deflate           clients do not offer permessage-deflate (browsers and ws do; workerd accepts it)
@@ -75,10 +78,11 @@ const SECONDS = intOption("seconds", args.seconds);
 const DRAIN_TIMEOUT_MS = intOption("drain-timeout-ms", args["drain-timeout-ms"]);
 const CONNECT_TIMEOUT_MS = intOption("connect-timeout-ms", args["connect-timeout-ms"]);
 const SEED = intOption("seed", args.seed, 0);
+const SLICES = intOption("slices", args.slices);
 const PHASES: ServerKind[] = ["ours", "hocuspocus", "relay"];
 const LABEL: Record<ServerKind, string> = { ours: "ours", hocuspocus: "Hocuspocus", relay: "bare DO relay" };
-/** The whole run may not take longer than this (three phases, three server starts, slack). */
-const RUN_BUDGET_MS = 3 * (SECONDS * 1000 + DRAIN_TIMEOUT_MS + 2 * CONNECT_TIMEOUT_MS + 5_000) + 4 * 90_000;
+/** The whole run may not take longer than this (three servers' typing, starts and checks, slack). */
+const RUN_BUDGET_MS = 3 * (SECONDS * 1000 + SLICES * (DRAIN_TIMEOUT_MS + 2_000) + 2 * CONNECT_TIMEOUT_MS) + 4 * 90_000;
 
 const log = benchLogger("coedit-bench");
 
@@ -130,57 +134,110 @@ const deadline = setTimeout(() => {
   void shutdown().finally(() => process.exit(1));
 }, RUN_BUDGET_MS);
 
-// --- one measured phase --------------------------------------------------------------------
+// --- the typists of one server, in a worker thread ---------------------------------------
+
+interface Typists {
+  connected: Promise<number>;
+  /** Types one slice; resolves with the thread's CPU ms during it. */
+  type(seconds: number): Promise<number>;
+  finish(): Promise<TypistsResult>;
+}
+
+function startTypists(job: TypistsJob): Typists {
+  const worker = new Worker(new URL("./typists-worker.ts", import.meta.url), { workerData: job });
+  const stop = async () => {
+    await worker.terminate();
+  };
+  stops.push(stop);
+  let failure: Error | null = null;
+  let waiter: { type: TypistsMessage["type"]; resolve(message: TypistsMessage): void; reject(error: Error): void } | null = null;
+  const fail = (error: Error) => {
+    failure ??= error;
+    waiter?.reject(error);
+    waiter = null;
+  };
+  worker.on("message", (message: TypistsMessage) => {
+    if (message.type === "failed") fail(new Error(`${job.server} typists failed: ${message.error}`));
+    else if (waiter?.type === message.type) {
+      const { resolve } = waiter;
+      waiter = null;
+      resolve(message);
+    }
+  });
+  worker.once("error", fail);
+  worker.once("exit", (code) => fail(new Error(`${job.server} typists worker exited with code ${code}`)));
+  const next = <T extends TypistsMessage["type"]>(type: T) =>
+    new Promise<Extract<TypistsMessage, { type: T }>>((resolve, reject) => {
+      if (failure) return reject(failure);
+      waiter = { type, resolve: resolve as (message: TypistsMessage) => void, reject };
+    });
+  return {
+    connected: next("connected").then((message) => message.connectMs),
+    async type(seconds) {
+      const typed = next("typed");
+      worker.postMessage({ type: "type", seconds });
+      return (await typed).typingCpuMs;
+    },
+    async finish() {
+      const done = next("done");
+      worker.postMessage({ type: "finish" });
+      const { result } = await done;
+      const index = stops.indexOf(stop);
+      if (index >= 0) stops.splice(index, 1);
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+// --- CPU per server, over its slices ---------------------------------------------------------
 
 interface Phase {
   result: TypistsResult;
+  /** Summed over the server's slices. */
   cpu: { wallMs: number; by: [string, number][] };
   /** Server CPU during typing, ms, and its split by process kind. */
   serverMs: number;
   serverBy: [string, number][];
 }
 
-function runPhase(job: TypistsJob, entryPort: string | undefined, hocuspocusPid: number | undefined): Promise<Phase> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./typists-worker.ts", import.meta.url), { workerData: job });
-    const stop = async () => {
-      await worker.terminate();
-    };
-    stops.push(stop);
-    let start: CpuSnapshot | null = null;
-    let end: CpuSnapshot | null = null;
-    const finish = () => {
-      const index = stops.indexOf(stop);
-      if (index >= 0) stops.splice(index, 1);
-      void worker.terminate();
-    };
-    worker.on("message", (message: TypistsMessage) => {
-      if (message.type === "connected") {
-        log(`${job.server}: ${job.agents.length} typists synced in ${fmt(message.connectMs)} ms; typing for ${SECONDS} s`);
-        start = cpuSnapshot(entryPort);
-        worker.postMessage("go");
-      } else if (message.type === "typed") {
-        end = cpuSnapshot(entryPort);
-      } else if (message.type === "done") {
-        const r = message.result;
-        const cpu = cpuBetween(start!, end ?? cpuSnapshot(entryPort), hocuspocusPid, r.typingCpuMs);
-        const counted = (name: string) => (job.server === "hocuspocus" ? name === HOCUSPOCUS_PROCESS : isWorkerdServerProcess(name));
-        const serverBy = cpu.by.filter(([name]) => counted(name));
-        finish();
-        resolve({ result: r, cpu, serverMs: serverBy.reduce((sum, [, ms]) => sum + ms, 0), serverBy });
-      } else {
-        finish();
-        reject(new Error(`${job.server} typists failed: ${message.error}`));
-      }
-    });
-    worker.once("error", (error) => {
-      finish();
-      reject(error);
-    });
-    worker.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`${job.server} typists worker exited with code ${code}`));
-    });
-  });
+/** Process-name prefixes: the two wrangler devs run side by side. */
+const STACK = "stack: ";
+const RELAY = "relay: ";
+
+function serverProcess(server: ServerKind, name: string): boolean {
+  if (server === "hocuspocus") return name === HOCUSPOCUS_PROCESS;
+  const prefix = server === "ours" ? STACK : RELAY;
+  return name.startsWith(prefix) && isWorkerdServerProcess(name.slice(prefix.length));
+}
+
+/** A CPU snapshot with every child process named by the server it belongs to. */
+function snapshot(stackPort: string, relay: { proxyPort: string; pids(): number[] }, hocuspocusPid: number | undefined): CpuSnapshot {
+  const base = cpuSnapshot(stackPort);
+  const relayPids = new Set(relay.pids());
+  // Labelled again with the relay's port, to tell its proxy workerd from its Worker's.
+  const relayNames = descendantCpu(process.pid, relay.proxyPort);
+  const children = new Map<number, { comm: string; cpuMs: number }>();
+  for (const [pid, used] of base.children) {
+    if (pid === hocuspocusPid) children.set(pid, used);
+    else if (relayPids.has(pid)) children.set(pid, { comm: `${RELAY}${relayNames.get(pid)?.comm ?? used.comm}`, cpuMs: used.cpuMs });
+    else children.set(pid, { comm: `${STACK}${used.comm}`, cpuMs: used.cpuMs });
+  }
+  return { ...base, children };
+}
+
+/** Adds one slice's CPU to a server's total. */
+function addCpu(total: { wallMs: number; by: Map<string, number> }, slice: { wallMs: number; by: [string, number][] }): void {
+  total.wallMs += slice.wallMs;
+  for (const [name, ms] of slice.by) total.by.set(name, (total.by.get(name) ?? 0) + ms);
+}
+
+function phaseOf(server: ServerKind, result: TypistsResult, total: { wallMs: number; by: Map<string, number> }): Phase {
+  // This process's threads first, the machine's other processes last, the rest by CPU.
+  const rank = (name: string) => (name.startsWith("bench ") ? 0 : name === OTHER_PROCESSES ? 2 : 1);
+  const by = [...total.by].sort((a, b) => rank(a[0]) - rank(b[0]) || (rank(a[0]) === 1 ? b[1] - a[1] : 0));
+  const serverBy = by.filter(([name]) => serverProcess(server, name));
+  return { result, cpu: { wallMs: total.wallMs, by }, serverMs: serverBy.reduce((sum, [, ms]) => sum + ms, 0), serverBy };
 }
 
 // --- setup through the product's API ------------------------------------------------------
@@ -226,69 +283,81 @@ async function main(): Promise<void> {
   const closeStack = () => (closing ??= stack.close());
   log(`stack up in ${fmt((performance.now() - stackStarted) / 1000, 1)} s at ${stack.baseUrl}`);
 
-  const ticketId = await createTicket(stack.baseUrl);
-  const agents = await createBenchAgents(stack.shardUrls, LOCAL_AUTH_SECRET, ACCOUNT, AGENTS, runId);
-  log(`ticket ${ticketId} created through the API; ${AGENTS} agents of ${ACCOUNT} with session tokens`);
-
-  const hocuspocus = await start(startPortChild(new URL("../fanout/hocuspocus-server.ts", import.meta.url), "Hocuspocus"), (child) => child.stop);
-  const hocuspocusUrl = `ws://127.0.0.1:${hocuspocus.port}`;
-  log(`Hocuspocus ${packageVersion("@hocuspocus/server")} listening at ${hocuspocusUrl} (pid ${hocuspocus.process.pid})`);
-
   const stackPort = new URL(stack.baseUrl).port;
   let liveBase = stack.baseUrl;
   if (args.direct) {
-    // Only the stack's wrangler runs now, so findWorkerEntry cannot pick the relay's.
+    // Only the stack's wrangler runs yet, so findWorkerEntry cannot pick the relay's.
     const direct = await findWorkerEntry(stack.baseUrl);
     if (!direct) throw new Error("--direct: could not find the Worker's own workerd entry");
     liveBase = direct;
   }
-  const job = (server: ServerKind, url: string): TypistsJob => ({
-    server,
-    url,
-    documentName: ticketId,
-    agents,
-    cps: CPS,
-    seconds: SECONDS,
-    deflate: !args["no-deflate"],
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    drainTimeoutMs: DRAIN_TIMEOUT_MS,
-    lateJoiner: server !== "relay",
-    seed: SEED,
-  });
+  const ticketId = await createTicket(stack.baseUrl);
+  const agents = await createBenchAgents(stack.shardUrls, LOCAL_AUTH_SECRET, ACCOUNT, AGENTS, runId);
+  log(`ticket ${ticketId} created through the API; ${AGENTS} agents of ${ACCOUNT} with session tokens`);
 
-  const phases = new Map<ServerKind, Phase>();
-  const urls = new Map<ServerKind, string>();
-  const done = (server: ServerKind) => {
-    const r = phases.get(server)!.result;
-    log(`${server}: ${fmt(r.latenciesMs.length)} deliveries of ${fmt(r.keystrokes)} keystrokes, ${fmt(r.missed)} missed, converged ${r.convergence.equal}`);
-  };
+  // The bare relay under a wrangler dev of its own, beside the stack; its stop is registered
+  // right after the spawn, before the Worker answers.
+  process.env.WRANGLER_LOG_PATH = relayLogs;
+  const relay = await start(startRelayWorker(join(dataDir, "relay"), { direct: args.direct, register: (stop) => stops.push(stop) }), () => async () => {});
+  log(`bare DO relay (bench/fanout/runtime-floor/relay-worker.js) up at ${relay.proxyUrl}`);
+  const hocuspocus = await start(startPortChild(new URL("../fanout/hocuspocus-server.ts", import.meta.url), "Hocuspocus"), (child) => child.stop);
+  const hocuspocusUrl = `ws://127.0.0.1:${hocuspocus.port}`;
+  log(`Hocuspocus ${packageVersion("@hocuspocus/server")} listening at ${hocuspocusUrl} (pid ${hocuspocus.process.pid})`);
 
-  // Ours, then Hocuspocus, while the stack runs.
-  urls.set("ours", `${liveBase.replace(/^http/, "ws")}${LivePath.tickets}/${ticketId}?v=${PROTOCOL_VERSION}`);
-  urls.set("hocuspocus", hocuspocusUrl);
-  for (const server of ["ours", "hocuspocus"] as const) {
-    await sleep(2_000); // let the previous step's traffic settle
+  const urls = new Map<ServerKind, string>([
+    ["ours", `${liveBase.replace(/^http/, "ws")}${LivePath.tickets}/${ticketId}?v=${PROTOCOL_VERSION}`],
+    ["hocuspocus", hocuspocusUrl],
+    ["relay", `${relay.url}/?mode=hibernation`],
+  ]);
+  const typists = new Map<ServerKind, Typists>();
+  for (const server of PHASES) {
     log(`${server}: connecting ${AGENTS} typists to ${urls.get(server)}`);
-    phases.set(server, await runPhase(job(server, urls.get(server)!), stackPort, hocuspocus.process.pid));
-    done(server);
+    const thread = startTypists({
+      server,
+      url: urls.get(server)!,
+      documentName: ticketId,
+      agents,
+      cps: CPS,
+      seconds: SECONDS,
+      deflate: !args["no-deflate"],
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+      lateJoiner: server !== "relay",
+      seed: SEED,
+    });
+    typists.set(server, thread);
+    log(`${server}: ${AGENTS} typists synced in ${fmt(await thread.connected)} ms`);
+  }
+
+  // The servers take turns, in slices, so that whatever else runs on the machine weighs on
+  // all three alike; the order rotates from one slice to the next.
+  const totals = new Map(PHASES.map((server) => [server, { wallMs: 0, by: new Map<string, number>() }]));
+  for (let slice = 0; slice < SLICES; slice++) {
+    const order = PHASES.map((_, i) => PHASES[(i + slice) % PHASES.length]!);
+    for (const server of order) {
+      await sleep(1_000); // let the previous slice's traffic settle
+      const seconds = slice === SLICES - 1 ? SECONDS : SECONDS / SLICES; // the last slice types what is left
+      const before = snapshot(stackPort, relay, hocuspocus.process.pid);
+      const clientsMs = await typists.get(server)!.type(seconds);
+      const after = snapshot(stackPort, relay, hocuspocus.process.pid);
+      const used = cpuBetween(before, after, hocuspocus.process.pid, clientsMs);
+      addCpu(totals.get(server)!, used);
+      const others = (used.by.find(([name]) => name === OTHER_PROCESSES)?.[1] ?? 0) / used.wallMs;
+      log(`slice ${slice + 1}/${SLICES}, ${server}: typed in ${fmt(used.wallMs / 1000, 1)} s; other processes ${fmt(others * 100)} % of a core`);
+    }
+  }
+  const phases = new Map<ServerKind, Phase>();
+  for (const server of PHASES) {
+    const result = await typists.get(server)!.finish();
+    phases.set(server, phaseOf(server, result, totals.get(server)!));
+    log(`${server}: ${fmt(result.latenciesMs.length)} deliveries of ${fmt(result.keystrokes)} keystrokes, ${fmt(result.missed)} missed, converged ${result.convergence.equal}`);
   }
   const stackTrouble = wranglerTrouble(stackLogs);
-
-  // The bare relay under a wrangler dev of its own, with the stack stopped: its CPU is then
-  // the only workerd CPU, and --direct finds the relay's own entry.
-  log("stopping the stack; starting the bare Durable Object relay (bench/fanout/runtime-floor/relay-worker.js)");
-  await closeStack();
-  process.env.WRANGLER_LOG_PATH = relayLogs;
-  // Its stop is registered right after the spawn, before the Worker answers.
-  const relay = await start(startRelayWorker(join(dataDir, "relay"), { direct: args.direct, register: (stop) => stops.push(stop) }), () => async () => {});
-  urls.set("relay", `${relay.url}/?mode=hibernation`);
-  await sleep(2_000);
-  log(`relay: connecting ${AGENTS} typists to ${urls.get("relay")}`);
-  phases.set("relay", await runPhase(job("relay", urls.get("relay")!), relay.proxyPort, hocuspocus.process.pid));
-  done("relay");
   const relayTrouble = wranglerTrouble(relayLogs);
-  await relay.stop();
+  log("stopping the servers");
   await hocuspocus.stop();
+  await relay.stop();
+  await closeStack();
 
   log("timing the ticket room's JavaScript per keystroke in this process (bench/coedit/room-cost.ts)");
   const roomCost = measureRoomCost({ agents: AGENTS, keystrokes: phases.get("ours")!.result.keystrokes, seed: SEED });
@@ -314,7 +383,7 @@ function report(input: {
   const latency = new Map(PHASES.map((server) => [server, summarize(at(server).result.latenciesMs)]));
   const perUpdateUs = (server: ServerKind) => (at(server).serverMs * 1000) / Math.max(1, at(server).result.latenciesMs.length);
   const share = (server: ServerKind, name: string) =>
-    ((at(server).serverBy.find(([n]) => n === name)?.[1] ?? 0) * 1000) / Math.max(1, at(server).result.latenciesMs.length);
+    ((at(server).serverBy.find(([n]) => n === `${server === "ours" ? STACK : RELAY}${name}`)?.[1] ?? 0) * 1000) / Math.max(1, at(server).result.latenciesMs.length);
   const others = (server: ServerKind) => {
     const p = at(server);
     return ((p.cpu.by.find(([name]) => name === OTHER_PROCESSES)?.[1] ?? 0) / p.cpu.wallMs) * 100;
@@ -345,11 +414,15 @@ function report(input: {
   out.push(`  Hocuspocus: @hocuspocus/server ${packageVersion("@hocuspocus/server")} (defaults, bench/fanout/hocuspocus-server.ts), one document, in a child process`);
   out.push(
     `  bare DO relay: bench/fanout/runtime-floor/relay-worker.js (hibernation API, every frame to every other socket), its own wrangler dev ` +
-      `(${args.direct ? "Worker entry directly" : "through its proxy"}), after the stack was stopped`,
+      `beside the stack (${args.direct ? "Worker entry directly" : "through its proxy"})`,
   );
   out.push(
     `  clients: raw y-protocols typists (bench/coedit/typists-worker.ts), all in one worker thread, ws ${packageVersion("ws")}, ` +
-      `${args["no-deflate"] ? "not offering" : "offering"} permessage-deflate; phases in this order: ${PHASES.map((s) => LABEL[s]).join(", ")}`,
+      `${args["no-deflate"] ? "not offering" : "offering"} permessage-deflate, one thread per server, all connected throughout`,
+  );
+  out.push(
+    `  schedule: the servers take turns in ${SLICES} slice(s) of ${fmt(SECONDS / SLICES, 1)} s of typing each, order rotating ` +
+      `(${PHASES.map((s) => LABEL[s]).join(", ")}, then ${[...PHASES.slice(1), PHASES[0]!].map((s) => LABEL[s]).join(", ")}, …); a slice ends when every keystroke is delivered`,
   );
   out.push(`  code: ${revision()}; load average (1/5/15 min) at start ${input.loadAtStart}, at end ${loads()}`);
   out.push(`  NOTE: clients, shard host (this process) and the servers share these ${cpus().length} cores.`);
@@ -366,7 +439,7 @@ function report(input: {
   out.push(row("  draft length / keystrokes", (s) => `${fmt(at(s).result.convergence.length)} / ${fmt(at(s).result.convergence.expected)}`));
   out.push(row("late joiner gets the same draft", (s) => (at(s).result.lateJoiner.checked ? (at(s).result.lateJoiner.ok ? `yes (${fmt(at(s).result.lateJoiner.ms)} ms)` : "NO") : "n/a (no state)")));
   out.push(row("mean update frame sent (bytes)", (s) => fmt(at(s).result.meanFrameBytes, 1)));
-  out.push(row("typing wall time (to last delivery)", (s) => `${fmt(at(s).result.typingWallMs / 1000, 1)} s`));
+  out.push(row("typing wall time, all slices", (s) => `${fmt(at(s).result.typingWallMs / 1000, 1)} s`));
   out.push(row("server CPU during typing", (s) => `${fmt(at(s).serverMs)} ms`));
   out.push(row("  per delivered update", (s) => us(perUpdateUs(s))));
   out.push(row("    workerd (Worker + DOs)", (s) => (s === "hocuspocus" ? "" : us(share(s, "workerd (Worker + DOs)")))));
@@ -396,7 +469,7 @@ function report(input: {
   out.push("");
   for (const server of PHASES) {
     const use = at(server).cpu;
-    out.push(`  CPU, ${LABEL[server]}, typing phase (${fmt(use.wallMs / 1000, 2)} s wall):`);
+    out.push(`  CPU during ${LABEL[server]}'s typing slices (${fmt(use.wallMs / 1000, 2)} s wall; "stack:" and "relay:" name the two wrangler devs' processes):`);
     for (const [name, used] of use.by) {
       if (used < 1) continue;
       out.push(`    ${name.padEnd(46)} ${fmt(used).padStart(8)} ms  ${`${fmt((used / use.wallMs) * 100)} %`.padStart(6)} of a core`);
@@ -422,6 +495,7 @@ function report(input: {
     agents: AGENTS,
     cps: CPS,
     seconds: SECONDS,
+    slices: SLICES,
     direct: args.direct,
     deflateOffered: !args["no-deflate"],
     urls: Object.fromEntries(input.urls),
