@@ -35,7 +35,10 @@ import type { ServerKind, TypistsJob, TypistsMessage, TypistsResult } from "./ty
 // for every keystroke, how long until each other agent's document has it (p50/p99 over all
 // keystroke × receiver pairs), and the server CPU per delivered update. The same load, in the
 // same run, against a stock Hocuspocus server (one document) and against the bare Durable
-// Object relay of bench/fanout/runtime-floor.ts. See README.md beside this file.
+// Object relay of bench/fanout/runtime-floor.ts. The three run side by side and take turns
+// typing, in slices, so that other load on the machine weighs on all three alike. The
+// ticket room's JavaScript per keystroke is timed in this process at the end (room-cost.ts).
+// See README.md beside this file.
 
 const GOAL_P99_MS = 50;
 /** Ours may cost at most this many times the bare DO relay's server CPU per delivered update. */

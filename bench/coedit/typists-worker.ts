@@ -28,6 +28,8 @@ import type { BenchAgent } from "../support.ts";
 // (client id, clock) sent at once as a sync update frame. A receiver learns which keystrokes
 // arrived from its transaction's before/after state vectors: clocks [before, after) of a
 // typist's client id. Sender and receivers share this thread, hence one monotonic clock.
+// The benchmark asks for typing in slices (`type`, then `finish`); the clients stay
+// connected between slices, and the checks run once, after the last.
 
 export type ServerKind = "ours" | "hocuspocus" | "relay";
 
