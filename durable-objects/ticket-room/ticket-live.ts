@@ -17,6 +17,13 @@ const DOC_NAME = "ticket";
  * the room lacks when it syncs again.
  */
 const PERSIST_DRAFT_AFTER_MS = 250;
+/**
+ * Agents' draft edits go out at once when the room has relayed none for this long; those
+ * arriving within the window after a send go out together at its end, merged into one frame
+ * per socket. At 10 agents typing, a frame then carries several keystrokes: the runtime's
+ * cost is per frame sent (ARCHITECTURE.md, "Measured on these machines").
+ */
+const RELAY_WINDOW_MS = 15;
 /** Cursor and typing updates a socket may send (a tab sends at most a few a second). */
 const TICKET_AWARENESS_RATE = { perSecond: 15, burst: 30 };
 /** Largest awareness state, in characters of JSON (a cursor is two relative positions). */
@@ -33,6 +40,8 @@ export class TicketLive {
   private readonly onDraftAuthor: (agentId: string) => void;
   private unsaved: Uint8Array[] = [];
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private unrelayed: { update: Uint8Array; from: LivePeer<AgentIdentity> }[] = [];
+  private relayTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     storage: DurableObjectStorage,
@@ -74,12 +83,36 @@ export class TicketLive {
       this.room.broadcastDocUpdate(update, this.peers());
       return;
     }
-    // An agent's draft edit (the guard admitted it): relay at once, store soon.
+    // An agent's draft edit (the guard admitted it): relay now or with the window, store soon.
     const peer = origin as LivePeer<AgentIdentity>;
-    this.room.broadcastDocUpdate(update, this.peers(), peer);
+    this.relay(update, peer);
     this.onDraftAuthor(peer.identity.agentId);
     this.unsaved.push(update);
     this.saveTimer ??= setTimeout(() => this.saveNow(), PERSIST_DRAFT_AFTER_MS);
+  }
+
+  private relay(update: Uint8Array, from: LivePeer<AgentIdentity>): void {
+    if (this.relayTimer !== null) {
+      this.unrelayed.push({ update, from });
+      return;
+    }
+    this.room.broadcastDocUpdate(update, this.peers(), from);
+    this.relayTimer = setTimeout(() => this.relayWindowEnded(), RELAY_WINDOW_MS);
+  }
+
+  private relayWindowEnded(): void {
+    const queued = this.unrelayed;
+    this.unrelayed = [];
+    if (queued.length === 0) {
+      this.relayTimer = null;
+      return;
+    }
+    const merged = queued.length === 1 ? queued[0]!.update : Y.mergeUpdates(queued.map((entry) => entry.update));
+    // A socket gets the merged frame unless every edit in it is its own (an own edit coming
+    // back is harmless: Yjs ignores what it has).
+    const senders = new Set(queued.map((entry) => entry.from));
+    this.room.broadcastDocUpdate(merged, this.peers(), senders.size === 1 ? queued[0]!.from : undefined);
+    this.relayTimer = setTimeout(() => this.relayWindowEnded(), RELAY_WINDOW_MS);
   }
 }
 

@@ -230,11 +230,20 @@ export class TicketRoom extends DurableObject<Env> {
   private noteDraftAuthor(agentId: string): void {
     const authors = this.draftAuthors();
     if (authors.includes(agentId)) return;
-    this.store.setMeta("draft_authors", JSON.stringify([...authors, agentId]));
+    this.setDraftAuthors([...authors, agentId]);
   }
 
+  /** Kept in memory once read: it is consulted on every keystroke, and written only when a new author appears. */
+  private draftAuthorsCache: string[] | undefined;
+
   private draftAuthors(): string[] {
-    return JSON.parse(this.store.meta("draft_authors") ?? "[]") as string[];
+    this.draftAuthorsCache ??= JSON.parse(this.store.meta("draft_authors") ?? "[]") as string[];
+    return this.draftAuthorsCache;
+  }
+
+  private setDraftAuthors(authors: string[]): void {
+    this.draftAuthorsCache = authors;
+    this.store.setMeta("draft_authors", authors.length > 0 ? JSON.stringify(authors) : null);
   }
 
   /**
@@ -267,7 +276,7 @@ export class TicketRoom extends DurableObject<Env> {
     const { message } = this.store.transaction(() => {
       const committed = this.commitMessage(current.value, input, delivery, Date.now(), { kind: "agent", id: agentId }, coAuthorIds);
       live.write((doc) => clearDraft(doc));
-      this.store.setMeta("draft_authors", null);
+      this.setDraftAuthors([]);
       return committed;
     });
     this.requestFlush();

@@ -159,6 +159,23 @@ describe("the ticket document", () => {
   });
 });
 
+describe("relaying draft edits", () => {
+  it("sends a burst of keystrokes to the others in fewer frames than keystrokes, converging", async () => {
+    const ticketId = await createTicket();
+    const a = await open(ana, ticketId);
+    const b = await open(ben, ticketId);
+    await waitFor(() => thread(a).length === 1 && thread(b).length === 1, "both synced");
+    const framesBefore = b.received.length;
+    const text = "thank you for waiting";
+    for (let i = 0; i < text.length; i++) type(a, i, text[i]!);
+    await waitFor(() => draft(b) === text, "ben to have every keystroke");
+    const syncFrames = b.received.slice(framesBefore).length;
+    expect(syncFrames).toBeLessThan(text.length);
+    a.close();
+    b.close();
+  });
+});
+
 describe("bad input on the ticket socket", () => {
   it("closes only the socket that sent garbage, an oversized frame or a text frame", async () => {
     const ticketId = await createTicket();
