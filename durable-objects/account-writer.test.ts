@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RoomFlush } from "./account-writer.ts";
+import type { AccountWriter, RoomFlush } from "./account-writer.ts";
 import type { TicketRecord } from "./ticket-room/ticket-record.ts";
 import { createReadFixture, type ReadFixture } from "../worker/test-support/read-fixture.ts";
 
@@ -75,5 +75,38 @@ describe("AccountWriter", () => {
     expect(await writer().deliverReports()).toBe(0);
     expect(await hub().reportedVersion("tkt_w_good3")).toBe(1);
     expect(await hub().reportedVersion("tkt_w_poison")).toBeNull();
+  });
+});
+
+describe("a report the hub refuses", () => {
+  it("is set aside after failing alone while the next one goes through, so it holds nothing back", async () => {
+    const poisoned = "tkt_w_refused";
+    await runInDurableObject(writer(), (instance: AccountWriter) => {
+      (instance as unknown as { sendReports: (accountId: string, reports: RoomFlush["report"][]) => Promise<void> }).sendReports = async (accountId, reports) => {
+        if (reports.some((report) => report.ticketId === poisoned)) throw new Error("the hub cannot apply this report (fault injected)");
+        await hub().reportTicketChanges(reports);
+      };
+    });
+    try {
+      await writer().write(fx.accountId, tagFlush("refused", 1, poisoned));
+      await writer().write(fx.accountId, tagFlush("after1", 1));
+      await writer().write(fx.accountId, tagFlush("after2", 1));
+      // Every batch holds the refused report: the writer backs off, then isolates it.
+      let queued = -1;
+      for (let attempt = 0; attempt < 6 && queued !== 0; attempt++) queued = await writer().deliverReports();
+      expect(queued).toBe(0);
+      expect(await hub().reportedVersion("tkt_w_after1")).toBe(1);
+      expect(await hub().reportedVersion("tkt_w_after2")).toBe(1);
+      expect(await hub().reportedVersion(poisoned)).toBeNull();
+      const setAside = await runInDurableObject(writer(), (_instance, state) =>
+        state.storage.sql.exec<{ payload: string; error: string }>("SELECT payload, error FROM refused_reports").toArray(),
+      );
+      expect(setAside.map((row) => (JSON.parse(row.payload) as { ticketId: string }).ticketId)).toEqual([poisoned]);
+      expect(setAside[0]!.error).toContain("fault injected");
+    } finally {
+      await runInDurableObject(writer(), (instance: AccountWriter) => {
+        delete (instance as unknown as { sendReports?: unknown }).sendReports;
+      });
+    }
   });
 });

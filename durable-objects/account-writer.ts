@@ -30,6 +30,12 @@ const WRITES_IN_FLIGHT = 2;
 
 /** Reports sent to the hub per call. */
 const REPORTS_PER_CALL = 200;
+/**
+ * After this many failures in a row the oldest report is sent alone; if it still fails while
+ * the next one alone succeeds, the hub is up and that report is what it refuses: it is set
+ * aside (kept, with the error) so it cannot hold every later report back.
+ */
+const ISOLATE_AFTER_FAILURES = 3;
 /** Reports the hub did not take are retried from the alarm: this long after the first failure, doubling… */
 const REPORT_RETRY_BASE_MS = 1_000;
 /** …up to this. */
@@ -74,6 +80,10 @@ export class AccountWriter extends DurableObject<Env> {
       account_id TEXT NOT NULL,
       payload TEXT NOT NULL)`);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS writer_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    // Reports the hub refused alone while it took others (diagnostics; the hub's periodic
+    // check against the shard repairs the counts they would have changed).
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS refused_reports (
+      seq INTEGER PRIMARY KEY, account_id TEXT NOT NULL, payload TEXT NOT NULL, error TEXT NOT NULL, at INTEGER NOT NULL)`);
     this.nextAlarm = new KnownAlarm(ctx.storage);
     void ctx.blockConcurrencyWhile(() => this.nextAlarm.load());
   }
@@ -184,11 +194,20 @@ export class AccountWriter extends DurableObject<Env> {
     return this.reporting;
   }
 
+  private queued(limit: number, afterSeq = 0): QueuedReport[] {
+    return this.ctx.storage.sql
+      .exec<QueuedReport>("SELECT seq, account_id, payload FROM pending_reports WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
+      .toArray();
+  }
+
+  private send(rows: QueuedReport[]): Promise<void> {
+    return this.sendReports(rows[0]!.account_id, rows.map((row) => JSON.parse(row.payload) as RoomFlush["report"]));
+  }
+
   private async sendAllQueued(): Promise<void> {
     for (;;) {
-      const rows = this.ctx.storage.sql
-        .exec<{ seq: number; account_id: string; payload: string }>("SELECT seq, account_id, payload FROM pending_reports ORDER BY seq LIMIT ?", REPORTS_PER_CALL)
-        .toArray();
+      const isolating = Number(this.meta("report_failures") ?? "0") >= ISOLATE_AFTER_FAILURES;
+      const rows = this.queued(isolating ? 1 : REPORTS_PER_CALL);
       const last = rows.at(-1);
       if (!last) {
         this.setMeta("report_failures", null);
@@ -196,8 +215,9 @@ export class AccountWriter extends DurableObject<Env> {
         return;
       }
       try {
-        await this.sendReports(last.account_id, rows.map((row) => JSON.parse(row.payload) as RoomFlush["report"]));
+        await this.send(rows);
       } catch (error) {
+        if (isolating && (await this.setAsideIfRefused(last, error))) continue;
         const failures = Number(this.meta("report_failures") ?? "0") + 1;
         this.setMeta("report_failures", String(failures));
         const delay = Math.min(REPORT_RETRY_MAX_MS, REPORT_RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
@@ -207,7 +227,36 @@ export class AccountWriter extends DurableObject<Env> {
         return;
       }
       this.ctx.storage.sql.exec("DELETE FROM pending_reports WHERE seq <= ?", last.seq);
+      if (isolating) this.setMeta("report_failures", null);
     }
+  }
+
+  /**
+   * The oldest report failed alone: sends the next one alone. If the hub takes it, the hub is
+   * up and refuses that report: it is set aside. True when the queue moved on.
+   */
+  private async setAsideIfRefused(refused: QueuedReport, error: unknown): Promise<boolean> {
+    const next = this.queued(1, refused.seq);
+    if (next.length === 0) return false;
+    try {
+      await this.send(next);
+    } catch {
+      return false;
+    }
+    console.error(`account writer: the hub refuses report ${refused.seq} alone while it takes others; set aside:`, String(error));
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        "INSERT OR REPLACE INTO refused_reports (seq, account_id, payload, error, at) VALUES (?, ?, ?, ?, ?)",
+        refused.seq,
+        refused.account_id,
+        refused.payload,
+        String(error).slice(0, 1_000),
+        Date.now(),
+      );
+      this.ctx.storage.sql.exec("DELETE FROM pending_reports WHERE seq IN (?, ?)", refused.seq, next[0]!.seq);
+      this.setMeta("report_failures", null);
+    });
+    return true;
   }
 
   /** Hands reports to the account's hub (a seam for fault-injection tests). */
@@ -223,6 +272,12 @@ export class AccountWriter extends DurableObject<Env> {
     if (value === null) this.ctx.storage.sql.exec("DELETE FROM writer_meta WHERE key = ?", key);
     else this.ctx.storage.sql.exec("INSERT OR REPLACE INTO writer_meta (key, value) VALUES (?, ?)", key, value);
   }
+}
+
+interface QueuedReport extends Record<string, SqlStorageValue> {
+  seq: number;
+  account_id: string;
+  payload: string;
 }
 
 /** About how many bytes a flush's statements take on the wire (their SQL and text arguments). */
