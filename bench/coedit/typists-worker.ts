@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import * as Y from "yjs";
 import { MessageType } from "../../protocol/index.ts";
 import { TicketDoc } from "../../protocol/ticket-doc.ts";
+import { prng } from "../../dev/prng.ts";
 import { threadCpuMs } from "../ingest/measure.ts";
 import type { BenchAgent } from "../support.ts";
 
@@ -108,18 +109,6 @@ interface Counters {
 
 function keyCount(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
-}
-
-/** A small seeded PRNG (mulberry32), so runs type the same pattern. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Client {
@@ -305,7 +294,8 @@ async function run(job: TypistsJob): Promise<TypistsResult> {
     });
   });
 
-  const rand = random(job.seed);
+  // Seeded, so runs type the same pattern.
+  const rand = prng(job.seed);
   const cursors: (Y.RelativePosition | null)[] = clients.map(() => null);
   const lags: number[] = [];
   const type = (i: number) => {

@@ -1,5 +1,6 @@
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAlarmAt } from "../../worker/test-support/alarm-at.ts";
 import {
   AWARENESS_BURST,
   InboxDoc,
@@ -109,16 +110,7 @@ describe("presence", () => {
     expect(client.closed).toBeUndefined();
     // Seen from a minute past the silence limit, the keepalive socket is gone; the stock
     // client that never promised keepalives is not.
-    await runInDurableObject(hub(), async (instance) => {
-      const realNow = Date.now;
-      const later = realNow() + SOCKET_SILENCE_LIMIT_MS + 60_000;
-      Date.now = () => later;
-      try {
-        await instance.alarm();
-      } finally {
-        Date.now = realNow;
-      }
-    });
+    await runAlarmAt(hub(), Date.now() + SOCKET_SILENCE_LIMIT_MS + 60_000);
     expect((await client.waitForClose()).reason).toBe("KEEPALIVE_TIMEOUT");
     expect(quiet.closed).toBeUndefined();
     quiet.close();

@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import * as Y from "yjs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runAlarmAt } from "../test-support/alarm-at.ts";
 import { CloseReason, KEEPALIVE_QUERY_PARAM, LivePath, MAX_CLIENT_FRAME_BYTES, PermissionDeniedReason, SOCKET_SILENCE_LIMIT_MS } from "../../protocol/index.ts";
 import { TicketDoc, type ThreadMessage, type TicketMeta } from "../../protocol/ticket-doc.ts";
 import { LiveTestClient, loginToken, readJson, waitFor } from "../test-support/live-client.ts";
@@ -263,16 +264,7 @@ describe("silent sockets", () => {
     await waitFor(() => watcher.onlineAgents().includes(ana.agentId), "ana's state at ben");
     const ref = { accountId: "acc_demo", ticketId };
     // Seen from a minute past the silence limit: the keepalive socket is gone, the stock one is not.
-    await runInDurableObject(ticketRoom(env, ref), async (instance) => {
-      const realNow = Date.now;
-      const later = realNow() + SOCKET_SILENCE_LIMIT_MS + 60_000;
-      Date.now = () => later;
-      try {
-        await instance.alarm();
-      } finally {
-        Date.now = realNow;
-      }
-    });
+    await runAlarmAt(ticketRoom(env, ref), Date.now() + SOCKET_SILENCE_LIMIT_MS + 60_000);
     expect((await sleeper.waitForClose()).reason).toBe("KEEPALIVE_TIMEOUT");
     await waitFor(() => !watcher.onlineAgents().includes(ana.agentId), "ana's cursor gone at ben");
     expect(watcher.closed).toBeUndefined();
