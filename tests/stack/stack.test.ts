@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { CloseReason, InboxDoc, LivePath, PROTOCOL_VERSION } from "../../protocol/index.ts";
+import { TicketDoc } from "../../protocol/ticket-doc.ts";
 import { login as loginTo, useStack } from "../support/stack-fixture.ts";
 
 // The real stack: the libSQL shard host on its files, migrations, the demo seed and the
@@ -90,6 +91,48 @@ describe("the local stack", () => {
         await until(() => reader.synced && reader.doc.getMap(InboxDoc.agents).has(ana.agent.id), "reader synced");
         expect(reader.doc.getMap(InboxDoc.agents).has("agt_mallory")).toBe(false);
         expect(benProvider.doc.getMap(InboxDoc.agents).has("agt_mallory")).toBe(false);
+      } finally {
+        reader.destroy();
+      }
+    } finally {
+      anaProvider.destroy();
+      benProvider.destroy();
+    }
+  });
+
+  it("lets stock y-websocket clients read a ticket's document and co-edit its draft, refusing other writes", async () => {
+    const ana = await login("ana@demo.shop");
+    const ben = await login("ben@demo.shop");
+    const created = await fetch(`${current().baseUrl}/api/tickets`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ana.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ customer: { email: "stock.client@example.com" }, subject: "Stock client", body: "Hello from the shop" }),
+    });
+    expect(created.status).toBe(201);
+    const ticketId = ((await created.json()) as { ticket: { id: string } }).ticket.id;
+    const ticketProvider = (token: string) =>
+      new WebsocketProvider(`${wsBase()}${LivePath.tickets}`, ticketId, new Y.Doc(), {
+        params: { v: String(PROTOCOL_VERSION), token },
+        WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+        disableBc: true,
+      });
+    const anaProvider = ticketProvider(ana.token);
+    const benProvider = ticketProvider(ben.token);
+    try {
+      anaProvider.awareness.setLocalState({ agentId: ana.agent.id, name: ana.agent.name });
+      benProvider.awareness.setLocalState({ agentId: ben.agent.id, name: ben.agent.name });
+      const thread = (p: WebsocketProvider) => p.doc.getArray<{ body: string }>(TicketDoc.thread).toArray();
+      await until(() => thread(anaProvider).length === 1 && thread(benProvider).length === 1, "both read the thread");
+      expect(thread(anaProvider)[0]!.body).toBe("Hello from the shop");
+      anaProvider.doc.getText(TicketDoc.draft).insert(0, "Typed by a stock client");
+      await until(() => benProvider.doc.getText(TicketDoc.draft).toString() === "Typed by a stock client", "ben sees the draft");
+      // A write outside the draft is refused and reaches nobody.
+      anaProvider.doc.getMap(TicketDoc.meta).set("status", "closed");
+      const reader = ticketProvider(ben.token);
+      try {
+        await until(() => reader.synced && reader.doc.getText(TicketDoc.draft).toString() === "Typed by a stock client", "reader synced");
+        expect(reader.doc.getMap(TicketDoc.meta).get("status")).toBe("open");
+        expect(benProvider.doc.getMap(TicketDoc.meta).get("status")).toBe("open");
       } finally {
         reader.destroy();
       }
