@@ -1,11 +1,9 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { viewCountKey } from "../../protocol/index.ts";
-import { tickets, type ViewFilter } from "../../schema/tables.ts";
+import type { ViewFilter } from "../../schema/tables.ts";
 import { tokenFor, waitFor } from "../../worker/test-support/live-client.ts";
 import { createReadFixture, type ReadFixture } from "../../worker/test-support/read-fixture.ts";
-import { viewFilterCondition } from "../../worker/views/filter.ts";
+import { shardViewCounts } from "../../worker/test-support/view-counts.ts";
 import { roomName } from "../ticket-room/room-api.ts";
 import type { loadTicketPage } from "../ticket-room/shard-reads.ts";
 import type { AccountHub } from "./account-hub.ts";
@@ -25,16 +23,8 @@ function room(ticketId: string) {
   return env.TICKET_ROOM.get(env.TICKET_ROOM.idFromName(roomName({ accountId: fx.accountId, ticketId })));
 }
 
-async function shardCounts(now: number): Promise<Record<string, number>> {
-  const expected: Record<string, number> = {};
-  for (const view of views) {
-    const perAgent = view.filter.assignee === "me";
-    for (const agentId of perAgent ? [fx.agent.agentId, fx.admin.agentId] : [""]) {
-      const row = await fx.shard.db.select({ n: count() }).from(tickets).where(viewFilterCondition(view.filter, agentId, fx.accountId, now)).get();
-      if (row && row.n > 0) expected[viewCountKey(view.id, perAgent, agentId)] = row.n;
-    }
-  }
-  return expected;
+function shardCounts(now: number): Promise<Record<string, number>> {
+  return shardViewCounts(fx, views, now);
 }
 
 beforeAll(async () => {

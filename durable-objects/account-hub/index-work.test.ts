@@ -1,10 +1,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { viewCountKey } from "../../protocol/index.ts";
-import { tickets, type ViewFilter } from "../../schema/tables.ts";
+import type { ViewFilter } from "../../schema/tables.ts";
 import { createReadFixture, type ReadFixture } from "../../worker/test-support/read-fixture.ts";
-import { viewFilterCondition } from "../../worker/views/filter.ts";
+import { shardViewCounts } from "../../worker/test-support/view-counts.ts";
 
 // The hub's work on its hot paths is proportional to what changed, not to the account:
 // a time window running out reads the tickets leaving it, a wake reads none, and closed
@@ -24,16 +22,8 @@ function hub() {
   return env.ACCOUNT_HUB.get(env.ACCOUNT_HUB.idFromName(fx.accountId));
 }
 
-async function shardCounts(now: number): Promise<Record<string, number>> {
-  const expected: Record<string, number> = {};
-  for (const view of views) {
-    const perAgent = view.filter.assignee === "me";
-    for (const agentId of perAgent ? [fx.agent.agentId, fx.admin.agentId] : [""]) {
-      const row = await fx.shard.db.select({ n: count() }).from(tickets).where(viewFilterCondition(view.filter, agentId, fx.accountId, now)).get();
-      if (row && row.n > 0) expected[viewCountKey(view.id, perAgent, agentId)] = row.n;
-    }
-  }
-  return expected;
+function shardCounts(now: number): Promise<Record<string, number>> {
+  return shardViewCounts(fx, views, now);
 }
 
 beforeAll(async () => {
