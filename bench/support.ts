@@ -10,7 +10,7 @@ import { freePort, waitForHttpOk } from "../dev/ports.ts";
 import { stopChild } from "../dev/processes.ts";
 import { newId } from "../schema/tables.ts";
 import { signSession } from "../worker/auth/tokens.ts";
-import { descendantCpu, machineBusyMs, threadCpuMs } from "./ingest/measure.ts";
+import { answersAsWorker, descendantCpu, machineBusyMs, threadCpuMs } from "./ingest/measure.ts";
 
 /** An integer option of at least `min`, or a clear error naming the flag. */
 export function intOption(name: string, text: string | undefined, min = 1): number {
@@ -306,13 +306,7 @@ export async function workerEntryAmong(pids: readonly number[], proxyPort: strin
     if (!port || port === proxyPort || !/"workerd"/.test(line)) continue;
     const owners = [...line.matchAll(/pid=(\d+)/g)].map((match) => Number(match[1]));
     if (!owners.some((pid) => wanted.has(pid))) continue;
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-      const body = (await response.json()) as { protocolVersion?: unknown };
-      if (response.ok && body.protocolVersion !== undefined) return `http://127.0.0.1:${port}`;
-    } catch {
-      // not the Worker's entry
-    }
+    if (await answersAsWorker(port)) return `http://127.0.0.1:${port}`;
   }
   return null;
 }

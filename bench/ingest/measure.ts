@@ -212,14 +212,19 @@ export async function findWorkerEntry(baseUrl: string): Promise<string | null> {
     if (comm !== "workerd (Worker + DOs)") continue;
     for (const port of listeningPorts(pid)) {
       if (port === proxyPort) continue;
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-        const body = (await response.json()) as { protocolVersion?: unknown };
-        if (response.ok && body.protocolVersion !== undefined) return `http://127.0.0.1:${port}`;
-      } catch {
-        // not the Worker's entry
-      }
+      if (await answersAsWorker(port)) return `http://127.0.0.1:${port}`;
     }
   }
   return null;
+}
+
+/** Whether this local port answers /health as the Worker does (with a `protocolVersion`). */
+export async function answersAsWorker(port: number | string): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { protocolVersion?: unknown };
+    return response.ok && body.protocolVersion !== undefined;
+  } catch {
+    return false; // not the Worker's entry
+  }
 }
