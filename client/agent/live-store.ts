@@ -17,7 +17,7 @@ import {
   type InboxView,
   LivePath,
 } from "../../protocol/index.ts";
-import { type LiveState, createIdleTracker, createTypingIndicator, liveSocketUrl, openSharedLive, syncIdle } from "../live/index.ts";
+import { type LiveState, createIdleTracker, createTypingIndicator, liveSocketUrl, offlineAfterGrace, openSharedLive, syncIdle } from "../live/index.ts";
 import { type SidebarView, type Teammate, type TicketActivity, onlineTeammates, sidebarViews, ticketActivity, unreadCount } from "./live-derive.ts";
 import type { Session } from "./session.ts";
 
@@ -68,7 +68,6 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   const synced = signal(initial.synced);
   const everSynced = signal(initial.synced);
   const isLeader = signal(live.isLeader.get());
-  const downLongEnough = signal(false);
 
   const sharedAgents = signal<ReadonlyMap<string, InboxAgent>>(new Map());
   const views = signal<ReadonlyMap<string, InboxView>>(new Map());
@@ -146,24 +145,12 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
   // "Up" means a completed handshake, not merely an open socket: a server that accepts and
   // then closes at once must not keep resetting the grace period.
   const up = computed(() => state.value === "stopped" || (state.value === "connected" && synced.value));
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const disposeGrace = effect(() => {
-    if (up.value) {
-      clearTimeout(graceTimer);
-      graceTimer = undefined;
-      downLongEnough.value = false;
-    } else if (graceTimer === undefined && !downLongEnough.peek()) {
-      graceTimer = setTimeout(() => {
-        graceTimer = undefined;
-        downLongEnough.value = true;
-      }, graceMs);
-    }
-  });
+  const grace = offlineAfterGrace(up, graceMs);
 
   return {
     state,
     stopReason,
-    offline: computed(() => downLongEnough.value && !up.value),
+    offline: grace.offline,
     isLeader,
     synced: everSynced,
     agents,
@@ -182,9 +169,8 @@ export function createLiveStore({ token, agent }: Session, graceMs = OFFLINE_GRA
     stopTyping: () => typing.clear(),
     reconnectNow: () => live.reconnectNow(),
     dispose() {
-      disposeGrace();
+      grace.dispose();
       disposeIdleMinutes();
-      clearTimeout(graceTimer);
       unsubscribeStatus();
       unsubscribeLeader();
       stopIdleSync();

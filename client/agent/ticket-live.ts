@@ -5,13 +5,13 @@
 // when the ticket opens again, and this agent's awareness on it: colour, reply or note mode,
 // typing, cursor (published at most every 200 ms).
 
-import { type ReadonlySignal, batch, computed, effect, signal } from "@preact/signals";
+import { type ReadonlySignal, batch, computed, signal } from "@preact/signals";
 import { IndexeddbPersistence } from "y-indexeddb";
 import type { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { type CloseReasonName, LivePath } from "../../protocol/index.ts";
 import { type ThreadMessage, type TicketAwarenessState, TicketDoc, type TicketMeta } from "../../protocol/ticket-doc.ts";
-import { LiveConnection, type LiveState, createThrottledState, createTypingIndicator, liveSocketUrl } from "../live/index.ts";
+import { LiveConnection, type LiveState, createThrottledState, createTypingIndicator, liveSocketUrl, offlineAfterGrace } from "../live/index.ts";
 import type { SendKind } from "./ticket-store.ts";
 
 export type DraftCursor = NonNullable<TicketAwarenessState["cursor"]>;
@@ -138,7 +138,6 @@ export function createTicketLive(options: TicketLiveOptions): TicketLive {
   const stopReason = signal<CloseReasonName | null>(connection.stopReason);
   const synced = signal(connection.status.synced);
   const everSynced = signal(false);
-  const downLongEnough = signal(false);
   const unsubscribe = connection.subscribe((status) =>
     batch(() => {
       state.value = status.state;
@@ -163,19 +162,7 @@ export function createTicketLive(options: TicketLiveOptions): TicketLive {
 
   const up = computed(() => state.value === "connected" && synced.value);
   // As for the inbox: the banner waits out a grace period, and a stopped socket shows its own.
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const disposeGrace = effect(() => {
-    if (up.value || state.value === "stopped") {
-      clearTimeout(graceTimer);
-      graceTimer = undefined;
-      downLongEnough.value = false;
-    } else if (graceTimer === undefined && !downLongEnough.peek()) {
-      graceTimer = setTimeout(() => {
-        graceTimer = undefined;
-        downLongEnough.value = true;
-      }, options.graceMs);
-    }
-  });
+  const grace = offlineAfterGrace(computed(() => up.value || state.value === "stopped"), options.graceMs);
 
   connection.connect();
 
@@ -186,7 +173,7 @@ export function createTicketLive(options: TicketLiveOptions): TicketLive {
     color,
     state,
     up,
-    offline: computed(() => downLongEnough.value && !up.value),
+    offline: grace.offline,
     stopReason,
     // What the IndexedDB copy holds of the thread may be old: the document speaks once synced.
     thread: computed(() => (everSynced.value ? threadValue.value : null)),
@@ -206,8 +193,7 @@ export function createTicketLive(options: TicketLiveOptions): TicketLive {
     flush: () => connection.flush(),
     reconnectNow: () => connection.reconnectNow(),
     dispose() {
-      disposeGrace();
-      clearTimeout(graceTimer);
+      grace.dispose();
       unsubscribe();
       typing.destroy();
       published.destroy();

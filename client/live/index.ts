@@ -28,6 +28,7 @@ export {
   syncIdle,
 } from "./idle.ts";
 export { Keepalive, type KeepaliveOptions } from "./keepalive.ts";
+export { offlineAfterGrace } from "./offline-after-grace.ts";
 export { type Readable } from "./readable.ts";
 export {
   DEFAULT_ALIVE_INTERVAL_MS,
