@@ -79,6 +79,16 @@ export interface TicketAwarenessState {
   cursor?: { anchor: unknown; head: unknown } | null;
 }
 
+/**
+ * Awareness updates a ticket socket may send: TICKET_AWARENESS_PER_SECOND on average, bursts
+ * of TICKET_AWARENESS_BURST; the room refuses the excess (`rate-limited`). A tab publishes its
+ * cursor at most every 200 ms, well inside it.
+ */
+export const TICKET_AWARENESS_PER_SECOND = 15;
+export const TICKET_AWARENESS_BURST = 30;
+/** Largest ticket awareness state, in characters of JSON (a cursor is two relative positions). */
+export const MAX_TICKET_AWARENESS_CHARS = 2_000;
+
 export const TICKET_AWARENESS_FIELDS: readonly (keyof TicketAwarenessState)[] = ["agentId", "name", "color", "typing", "mode", "cursor"];
 
 /** Largest draft, in characters, that a room accepts (a message body's limit). */

@@ -1,5 +1,12 @@
 import * as Y from "yjs";
-import { MAX_DRAFT_CHARS, TICKET_AWARENESS_FIELDS, TicketDoc } from "../../protocol/ticket-doc.ts";
+import {
+  MAX_DRAFT_CHARS,
+  MAX_TICKET_AWARENESS_CHARS,
+  TICKET_AWARENESS_BURST,
+  TICKET_AWARENESS_FIELDS,
+  TICKET_AWARENESS_PER_SECOND,
+  TicketDoc,
+} from "../../protocol/ticket-doc.ts";
 import type { AgentIdentity } from "../../worker/auth/identity.ts";
 import { DocStore } from "../live/doc-store.ts";
 import { LiveRoom, type LivePeer, type LiveRoomPolicy } from "../live/live-room.ts";
@@ -24,10 +31,6 @@ const PERSIST_DRAFT_AFTER_MS = 250;
  * cost is per frame sent (ARCHITECTURE.md, "Measured on these machines").
  */
 const RELAY_WINDOW_MS = 15;
-/** Cursor and typing updates a socket may send (a tab sends at most a few a second). */
-const TICKET_AWARENESS_RATE = { perSecond: 15, burst: 30 };
-/** Largest awareness state, in characters of JSON (a cursor is two relative positions). */
-const MAX_AWARENESS_STATE_CHARS = 2_000;
 
 /** The origin of the room's own writes, so the update handler can tell them from a socket's. */
 export const ROOM_ORIGIN = Symbol("ticket-room");
@@ -123,7 +126,7 @@ function ticketPolicy(doc: Y.Doc): LiveRoomPolicy<AgentIdentity> {
     mayWrite: (update) => draft.length + update.byteLength <= MAX_DRAFT_CHARS * 4 && isDraftOnlyUpdate(doc, update),
     mayPublishAwareness: (state, identity) => isOwnTicketAwareness(state, identity),
     sameOwner: (a, b) => a.accountId === b.accountId && a.agentId === b.agentId,
-    awarenessRate: TICKET_AWARENESS_RATE,
+    awarenessRate: { perSecond: TICKET_AWARENESS_PER_SECOND, burst: TICKET_AWARENESS_BURST },
   };
 }
 
@@ -141,5 +144,5 @@ export function isOwnTicketAwareness(state: unknown, identity: AgentIdentity): b
     const cursor = record.cursor as Record<string, unknown>;
     if (typeof cursor !== "object" || Array.isArray(cursor) || !("anchor" in cursor) || !("head" in cursor) || Object.keys(cursor).length !== 2) return false;
   }
-  return JSON.stringify(state).length <= MAX_AWARENESS_STATE_CHARS;
+  return JSON.stringify(state).length <= MAX_TICKET_AWARENESS_CHARS;
 }
