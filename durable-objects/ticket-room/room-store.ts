@@ -176,9 +176,10 @@ export class RoomStore {
   /**
    * The oldest outbox entries, in commit order: at most `limit`, and no more than `maxBytes`
    * of payload (always at least one), so that a long hold of large messages is flushed in
-   * requests the runtime accepts instead of one that fails forever.
+   * requests the runtime accepts instead of one that fails forever. `more`: entries were left
+   * for the next batch (the cap or the byte limit cut it).
    */
-  pending(limit: number, maxBytes = Number.POSITIVE_INFINITY): OutboxEntry[] {
+  pending(limit: number, maxBytes = Number.POSITIVE_INFINITY): { entries: OutboxEntry[]; more: boolean } {
     const rows = this.storage.sql
       .exec<OutboxRow & { size: number }>(
         "SELECT seq, version, payload, length(CAST(payload AS BLOB)) AS size FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -193,7 +194,7 @@ export class RoomStore {
       bytes += row.size;
       take++;
     }
-    return rows
+    const entries = rows
       .slice(0, take)
       .map((row) => {
         const payload = JSON.parse(row.payload) as Pick<OutboxEntry, "before" | "after" | "message" | "delivery" | "autoReply"> & {
@@ -201,6 +202,7 @@ export class RoomStore {
         };
         return { ...payload, seq: row.seq, version: row.version, actor: payload.actor ?? undefined };
       });
+    return { entries, more: take < rows.length || rows.length === limit };
   }
 
   /** A message this room already wrote, if any. */
