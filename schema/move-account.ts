@@ -26,7 +26,7 @@
 //
 // Node-side (the node build of @libsql/client, node:crypto); not Workers-safe.
 import { createHash } from "node:crypto";
-import { createClient, type Client, type InStatement } from "@libsql/client";
+import { createClient, type Client, type InStatement, type Row } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { lookupAccountPlacement, markAccountMoving, moveAccount, PLACEMENT_TTL_MS } from "./directory.ts";
 import type { AnyShardDb, ShardConnection } from "./shards.ts";
@@ -182,25 +182,32 @@ async function clearAccount(client: Client, accountId: string, epoch: number): P
   await client.batch(statements, "write");
 }
 
-/** Copies one table's rows of the account in rowid pages; returns how many were copied. */
-async function copyTable(source: Client, destination: Client, table: string, accountId: string): Promise<number> {
-  let copied = 0;
+/** One table's rows of the account, a page at a time in rowid order (rowid itself left out). */
+async function* tablePages(client: Client, table: string, accountId: string): AsyncGenerator<{ columns: string[]; rows: Row[] }> {
   let lastRowid = Number.MIN_SAFE_INTEGER;
   for (;;) {
-    const page = await source.execute({
+    const page = await client.execute({
       sql: `SELECT rowid AS __rowid, * FROM "${table}" WHERE account_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`,
       args: [accountId, lastRowid, COPY_BATCH],
     });
-    if (page.rows.length === 0) return copied;
-    const columns = page.columns.filter((column) => column !== "__rowid");
-    const insert = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
-    await destination.batch(
-      page.rows.map((row) => ({ sql: insert, args: columns.map((column) => row[column] ?? null) })),
-      "write",
-    );
-    copied += page.rows.length;
+    if (page.rows.length === 0) return;
+    yield { columns: page.columns.filter((column) => column !== "__rowid"), rows: page.rows };
     lastRowid = Number(page.rows.at(-1)!.__rowid);
   }
+}
+
+/** Copies one table's rows of the account in rowid pages; returns how many were copied. */
+async function copyTable(source: Client, destination: Client, table: string, accountId: string): Promise<number> {
+  let copied = 0;
+  for await (const { columns, rows } of tablePages(source, table, accountId)) {
+    const insert = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`;
+    await destination.batch(
+      rows.map((row) => ({ sql: insert, args: columns.map((column) => row[column] ?? null) })),
+      "write",
+    );
+    copied += rows.length;
+  }
+  return copied;
 }
 
 /**
@@ -211,23 +218,16 @@ async function copyTable(source: Client, destination: Client, table: string, acc
 async function tableDigest(client: Client, table: string, accountId: string): Promise<{ rows: number; digest: string }> {
   const modulus = 1n << 128n;
   let sum = 0n;
-  let rows = 0;
-  let lastRowid = Number.MIN_SAFE_INTEGER;
-  for (;;) {
-    const page = await client.execute({
-      sql: `SELECT rowid AS __rowid, * FROM "${table}" WHERE account_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`,
-      args: [accountId, lastRowid, COPY_BATCH],
-    });
-    if (page.rows.length === 0) return { rows, digest: sum.toString(16) };
-    const columns = page.columns.filter((column) => column !== "__rowid");
-    for (const row of page.rows) {
+  let count = 0;
+  for await (const { columns, rows } of tablePages(client, table, accountId)) {
+    for (const row of rows) {
       const values = columns.map((column) => canonical(row[column] ?? null));
       const hash = createHash("sha256").update(JSON.stringify([columns, values])).digest("hex");
       sum = (sum + BigInt(`0x${hash.slice(0, 32)}`)) % modulus;
     }
-    rows += page.rows.length;
-    lastRowid = Number(page.rows.at(-1)!.__rowid);
+    count += rows.length;
   }
+  return { rows: count, digest: sum.toString(16) };
 }
 
 /** A column value as JSON-safe text that tells the types apart (1 vs "1", blobs by content). */
