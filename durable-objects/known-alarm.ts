@@ -21,11 +21,9 @@ export class KnownAlarm {
     return this.at;
   }
 
-  /** Sets the alarm unless one is already set no later than `at`. */
+  /** Sets the alarm unless one is already set no later than `at` (a time already past means now). */
   armBy(at: number): void {
-    if (this.at !== null && this.at <= at) return;
-    this.at = at;
-    void this.storage.setAlarm(at);
+    this.set(Math.max(at, Date.now()), this.at === null || this.at > at);
   }
 
   /**
@@ -34,7 +32,12 @@ export class KnownAlarm {
    * has instead of writing a new one with every commit).
    */
   ensureBy(latest: number, at: number): void {
-    if (this.at !== null && this.at <= latest) return;
+    this.set(Math.max(at, Date.now()), this.at === null || this.at > latest);
+  }
+
+  private set(at: number, needed: boolean): void {
+    if (!needed) return;
+    // The runtime refuses a time <= 0 (a "due at once" 0 from storage, say): clamped above.
     this.at = at;
     void this.storage.setAlarm(at);
   }
